@@ -1,0 +1,104 @@
+"""How provisions are named and compared: citations (《…》第十一条第一款第（七）项) and draft→current diffs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from .model import Article
+from .numerals import int_to_cn
+
+NATIONAL_PREFIX = "中华人民共和国"
+
+
+def short_title(title: str) -> str:
+    """The name people use: 中华人民共和国中小企业促进法 → 中小企业促进法.
+
+    Inner book-title marks become 〈〉 so the result can sit inside 《》.
+    """
+    short = title.replace(NATIONAL_PREFIX, "") if title != NATIONAL_PREFIX else title
+    return short.replace("《", "〈").replace("》", "〉")
+
+
+def cite(doc_title: str, article: Article, paragraph: int | None = None, item: int | None = None,
+         with_title: bool = True) -> str:
+    """《短名》第十一条第一款第（七）项【金融机构支持】."""
+    text = f"《{short_title(doc_title)}》{article.label}"
+    if paragraph is not None and len(article.paragraphs) > 1:
+        text += next(p.label for p in article.paragraphs if p.number == paragraph)
+    if item is not None:
+        text += f"第（{int_to_cn(item)}）项"
+    if with_title and article.title:
+        text += f"【{article.title}】"
+    return text
+
+
+@dataclass
+class Segment:
+    """A run of text in a diff: kept ('='), added ('+') or removed ('-')."""
+
+    op: str
+    text: str
+
+
+TOKEN = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9]+|\s+|.", re.S)
+
+
+def diff_text(old: str, new: str) -> list[Segment]:
+    """Diff two wordings line by line (paragraphs and items), and character by character within
+    a line that was reworded, so moved items show as whole lines rather than letter soup."""
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    segments: list[Segment] = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for line in old_lines[i1:i2]:
+                _append(segments, "=", line + "\n")
+            continue
+        # Pair each new line with the most similar old one, wherever it was: items get reordered.
+        removed = old_lines[i1:i2]
+        for line in new_lines[j1:j2]:
+            best = max(removed, key=lambda old_line: _similarity(old_line, line), default=None)
+            if best is not None and _similarity(best, line) >= 0.5:
+                removed.remove(best)
+                for segment in _diff_chars(best + "\n", line + "\n"):
+                    _append(segments, segment.op, segment.text)
+            else:
+                _append(segments, "+", line + "\n")
+        for line in removed:
+            _append(segments, "-", line + "\n")
+    if segments:
+        segments[-1].text = segments[-1].text.removesuffix("\n")
+    return [s for s in segments if s.text]
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _diff_chars(old: str, new: str) -> list[Segment]:
+    a, b = TOKEN.findall(old), TOKEN.findall(new)
+    segments: list[Segment] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            _append(segments, "=", "".join(a[i1:i2]))
+            continue
+        if tag in ("delete", "replace"):
+            _append(segments, "-", "".join(a[i1:i2]))
+        if tag in ("insert", "replace"):
+            _append(segments, "+", "".join(b[j1:j2]))
+    return segments
+
+
+def _append(segments: list[Segment], op: str, text: str) -> None:
+    if segments and segments[-1].op == op:
+        segments[-1].text += text
+    else:
+        segments.append(Segment(op, text))
+
+
+def plain_diff(segments: list[Segment]) -> str:
+    """Render a diff for the terminal: [-removed-]{+added+}."""
+    marks = {"=": ("", ""), "-": ("[-", "-]"), "+": ("{+", "+}")}
+    return "".join(marks[s.op][0] + s.text + marks[s.op][1] for s in segments)

@@ -1,0 +1,184 @@
+"""Published corpus versions on disk, switched atomically.
+
+    data/
+      CURRENT                 name of the version being served (written to a temp file, then os.replace)
+      versions/0003/          one folder per published version: store.db, the search index, meta.json
+      versions/.build-0004/   a version being built; never served, removed by the next publish
+
+A publish copies the serving store into a new folder, applies the changes there in one transaction,
+builds the index, and only then switches CURRENT. A crash at any point leaves the last published
+version serving (see HAZARDS.md: replacing a live SQLite file in place loses data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .model import Document, Version
+from .store import Change, Store
+
+STORE_FILE = "store.db"
+META_FILE = "meta.json"
+POINTER_FILE = "CURRENT"
+IndexBuilder = Callable[[Store, Path], None]
+
+
+@dataclass
+class VersionInfo:
+    name: str
+    published_at: float
+    published_by: str
+    parent: str | None
+    changes: list[dict] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class PublishResult:
+    version: str | None  # the version now serving
+    published: bool  # False when nothing changed
+    changes: list[Change]
+
+
+class NothingPublishedError(Exception):
+    """No corpus version has been published yet in this data folder."""
+
+
+class Library:
+    """The data folder: which corpus version is serving, and how to publish a new one."""
+
+    def __init__(self, data_dir: str | Path, keep_versions: int = 5) -> None:
+        self.data_dir = Path(data_dir)
+        self.versions_dir = self.data_dir / "versions"
+        self.keep_versions = keep_versions
+
+    # ------------------------------------------------------------ reading
+
+    def current_name(self) -> str | None:
+        pointer = self.data_dir / POINTER_FILE
+        if not pointer.exists():
+            return None
+        name = pointer.read_text(encoding="utf-8").strip()
+        return name if (self.versions_dir / name / META_FILE).exists() else None
+
+    def current_dir(self) -> Path:
+        name = self.current_name()
+        if name is None:
+            raise NothingPublishedError(
+                f"no corpus has been published in {self.data_dir}: run `policybot ingest` first")
+        return self.versions_dir / name
+
+    def open_store(self) -> Store:
+        """A read-only Store on the serving version."""
+        return Store(self.current_dir() / STORE_FILE, read_only=True)
+
+    def versions(self) -> list[VersionInfo]:
+        """Published versions, newest first."""
+        infos = []
+        for folder in self.versions_dir.glob("[0-9]*"):
+            meta = folder / META_FILE
+            if meta.exists():
+                infos.append(VersionInfo(**json.loads(meta.read_text(encoding="utf-8"))))
+        return sorted(infos, key=lambda info: info.name, reverse=True)
+
+    # ------------------------------------------------------------ writing
+
+    def publish(self, docs: list[Document], build_index: IndexBuilder | None = None, *,
+                published_by: str = "cli", remove_missing: bool = True, force: bool = False,
+                note: str = "") -> PublishResult:
+        """Publish `docs` as a new version, unless nothing changed (then nothing is written)."""
+        parent = self.current_name()
+        if parent is not None and not force:
+            with Store(self.versions_dir / parent / STORE_FILE, read_only=True) as store:
+                if _unchanged(store, docs, remove_missing):
+                    changes = [Change(d.id, "unchanged", d.title, d.count(Version.CURRENT),
+                                      d.count(Version.DRAFT)) for d in docs]
+                    return PublishResult(parent, False, changes)
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_builds()
+        name = self._next_name()
+        build = self.versions_dir / f".build-{name}"
+        build.mkdir()
+        if parent is not None:
+            _copy_sqlite(self.versions_dir / parent / STORE_FILE, build / STORE_FILE)
+        with Store(build / STORE_FILE) as store:
+            changes = store.put_documents(docs, remove_missing=remove_missing)
+            if build_index is not None:
+                build_index(store, build)
+        info = VersionInfo(name, time.time(), published_by, parent,
+                           [asdict(c) for c in changes if c.action != "unchanged"], note)
+        _write_atomic(build / META_FILE, json.dumps(asdict(info), ensure_ascii=False, indent=1))
+        _fsync_dir(build)
+        os.replace(build, self.versions_dir / name)
+        self._point_to(name)
+        self._prune()
+        return PublishResult(name, True, changes)
+
+    def rollback(self) -> str:
+        """Serve the version published before the current one; returns its name."""
+        current = self.current_name()
+        older = [v.name for v in self.versions() if current is None or v.name < current]
+        if not older:
+            raise NothingPublishedError("no earlier version is kept to roll back to")
+        self._point_to(older[0])
+        return older[0]
+
+    def _point_to(self, name: str) -> None:
+        _write_atomic(self.data_dir / POINTER_FILE, name + "\n")
+
+    def _next_name(self) -> str:
+        numbers = [int(p.name.rsplit("-", 1)[-1]) for p in self.versions_dir.iterdir()
+                   if p.name.rsplit("-", 1)[-1].isdigit()]
+        return f"{max(numbers, default=0) + 1:04d}"
+
+    def _remove_stale_builds(self) -> None:
+        for folder in self.versions_dir.glob(".build-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _prune(self) -> None:
+        current = self.current_name()
+        for info in self.versions()[self.keep_versions:]:
+            if info.name != current:
+                shutil.rmtree(self.versions_dir / info.name, ignore_errors=True)
+
+
+def _unchanged(store: Store, docs: list[Document], remove_missing: bool) -> bool:
+    stored = {info.id: info.content_hash for info in store.documents()}
+    given = {doc.id: doc.content_hash for doc in docs}
+    if remove_missing:
+        return stored == given
+    return all(stored.get(doc_id) == digest for doc_id, digest in given.items())
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a live SQLite database consistently (the backup API, not a file copy)."""
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

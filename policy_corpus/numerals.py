@@ -1,0 +1,69 @@
+"""Chinese numerals as they appear in legal citations (第一百二十三条, 第（七）项)."""
+
+from __future__ import annotations
+
+import re
+
+DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+          "六": 6, "七": 7, "八": 8, "九": 9}
+UNITS = {"十": 10, "百": 100, "千": 1000}
+NUMERAL_CHARS = "零〇一二三四五六七八九十百千两"
+NUMERAL_RE = f"[{NUMERAL_CHARS}]+"
+
+
+def cn_to_int(text: str) -> int:
+    """Convert a Chinese numeral (一百二十三, 十, 一千零五) or ASCII digits to an int."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in DIGITS and ch not in UNITS for ch in text):
+        raise ValueError(f"not a Chinese numeral: {text!r}")
+    total, digit = 0, None
+    for ch in text:
+        if ch in DIGITS:
+            digit = DIGITS[ch]
+        else:
+            total += (1 if digit is None else digit) * UNITS[ch]
+            digit = None
+    return total + (digit or 0)
+
+
+def int_to_cn(number: int) -> str:
+    """Convert 1..9999 to the form used in article numbers (十一, 一百零五, 二十)."""
+    if number <= 0:
+        raise ValueError(f"article numbers start at 1, got {number}")
+    names = "零一二三四五六七八九"
+    if number < 10:
+        return names[number]
+    if number < 20:
+        return "十" + (names[number - 10] if number > 10 else "")
+    parts: list[str] = []
+    zero_pending = False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = (number // value) % 10
+        if digit:
+            if zero_pending and parts:
+                parts.append("零")
+            parts.append(names[digit] + unit)
+            zero_pending = False
+        elif parts:
+            zero_pending = True
+    return "".join(parts)
+
+
+def article_label(number: int, sub: int = 0) -> str:
+    """第十条 or, for an inserted article, 第十条之一."""
+    label = f"第{int_to_cn(number)}条"
+    return f"{label}之{int_to_cn(sub)}" if sub else label
+
+
+def parse_article_ref(text: str) -> tuple[int, int]:
+    """Parse '11', '十一', '第十一条', '10之一' or '第十条之一' into (number, sub)."""
+    match = re.fullmatch(
+        rf"\s*第?\s*({NUMERAL_RE}|\d+)\s*条?\s*(?:之\s*({NUMERAL_RE}|\d+))?\s*", text)
+    if not match:
+        raise ValueError(f"not an article number: {text!r}")
+    number = cn_to_int(match.group(1))
+    if number <= 0:
+        raise ValueError(f"not an article number: {text!r}")
+    return number, cn_to_int(match.group(2)) if match.group(2) else 0

@@ -1,0 +1,95 @@
+"""Read documents from where they live: a folder of files, or a .tar.gz collection of Markdown laws."""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import BadDocumentIdError, CorpusError
+from .model import Document
+from .parser import parse_document
+from .reader import decode_document
+
+SUFFIXES = (".md", ".txt", ".docx")
+# Collections mark folders with _index.md files: they describe the folder and are not laws.
+SKIPPED_NAMES = ("_index.md", "README.md")
+UNSAFE_ID_CHARS = re.compile(r"[\x00-\x1f\\<>:\"|?*]")
+
+
+@dataclass
+class SourceFile:
+    doc_id: str
+    name: str  # path as shown to people
+    data: bytes
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+
+
+def document_id(relative: str) -> str:
+    """A document's id: its path inside the source without the suffix (hunan, 民法典/合同编)."""
+    return str(PurePosixPath(relative).with_suffix(""))
+
+
+def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
+    """Refuse ids that could escape their folder: no '..', nothing hidden, no odd characters.
+
+    Collection ids have folders (民法典/合同编); an id staff give for an upload must not.
+    """
+    parts = doc_id.split("/")
+    if (not doc_id.strip() or UNSAFE_ID_CHARS.search(doc_id) or (len(parts) > 1 and not allow_folders)
+            or any(not part.strip() or part.startswith(".") or part != part.strip() for part in parts)):
+        raise BadDocumentIdError(
+            f"文件编号 {doc_id!r} 不合规：请用简单的名字（字母、数字、汉字、下划线），不能含路径、“/”或“..”。")
+    return doc_id
+
+
+def iter_source(path: Path) -> Iterator[SourceFile]:
+    """Yield every document file in a folder (recursively) or a .tar.gz archive, in a stable order."""
+    if path.is_dir():
+        for file in sorted(path.rglob("*")):
+            relative = file.relative_to(path).as_posix()
+            if file.is_file() and _wanted(relative):
+                yield SourceFile(document_id(relative), relative, file.read_bytes())
+    elif path.name.endswith((".tar.gz", ".tgz")):
+        with tarfile.open(path) as archive:
+            members = sorted((m for m in archive.getmembers() if m.isfile()), key=lambda m: m.name)
+            for member in members:
+                relative = member.name.removeprefix("./")
+                if _wanted(relative):
+                    yield SourceFile(document_id(relative), relative, archive.extractfile(member).read())
+    elif path.is_file():
+        yield SourceFile(document_id(path.name), path.name, path.read_bytes())
+    else:
+        raise CorpusError(f"找不到语料来源 {path}：请给出一个文件夹、.tar.gz 压缩包或文件。")
+
+
+def _wanted(relative: str) -> bool:
+    name = PurePosixPath(relative).name
+    return relative.endswith(SUFFIXES) and name not in SKIPPED_NAMES and not name.startswith(".")
+
+
+def load_sources(paths: list[Path]) -> LoadResult:
+    """Parse every document of every source; files that are not laws are skipped with the reason."""
+    result = LoadResult()
+    seen: set[str] = set()
+    for path in paths:
+        for source in iter_source(path):
+            if source.doc_id in seen:
+                result.skipped.append((source.name, f"编号 {source.doc_id} 与前面的文件重复"))
+                continue
+            try:
+                text = decode_document(source.data, source.name)
+                doc = parse_document(text, check_document_id(source.doc_id), source.name)
+            except CorpusError as error:
+                result.skipped.append((source.name, str(error)))
+                continue
+            seen.add(doc.id)
+            result.documents.append(doc)
+    return result

@@ -1,0 +1,236 @@
+"""The corpus store: documents and articles in one SQLite file, through sqlite-utils."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import UnknownArticleError, UnknownDocumentError
+from .citation import short_title
+from .model import Article, Document, DraftStatus, Item, Paragraph, Version
+from .numerals import article_label
+
+
+@dataclass
+class DocumentInfo:
+    """A document's row, without its articles: what listings need."""
+
+    id: str
+    title: str
+    cite_title: str
+    source: str
+    kind: str
+    content_hash: str
+    dates: list[str]
+    current_count: int
+    draft_count: int
+
+
+@dataclass
+class Change:
+    """What one ingest did to one document."""
+
+    doc_id: str
+    action: str  # "added", "changed", "unchanged", "removed"
+    title: str = ""
+    current_count: int = 0
+    draft_count: int = 0
+
+
+class Store:
+    """A corpus version's SQLite file. One Store per thread (SQLite connections are per thread)."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if read_only:
+            conn = _connect_read_only(self.path)
+            self.db = sqlite_utils.Database(conn)
+        else:
+            self.db = sqlite_utils.Database(self.path)
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            self._create_tables()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _create_tables(self) -> None:
+        if "documents" not in self.db.table_names():
+            self.db["documents"].create(
+                {"id": str, "title": str, "cite_title": str, "part": str, "source": str, "kind": str,
+                 "content_hash": str, "dates": str, "current_count": int, "draft_count": int,
+                 "position": int},
+                pk="id",
+            )
+        if "articles" not in self.db.table_names():
+            self.db["articles"].create(
+                {"key": str, "doc_id": str, "version": str, "number": int, "sub": int, "label": str,
+                 "title": str, "chapter": str, "text": str, "paragraphs": str, "notes": str,
+                 "paired_number": int, "status": str, "position": int},
+                pk="key",
+                foreign_keys=[("doc_id", "documents", "id")],
+            )
+            self.db["articles"].create_index(["doc_id", "version", "number", "sub"], unique=True)
+
+    # ------------------------------------------------------------ writing
+
+    def put_documents(self, docs: list[Document], remove_missing: bool = True) -> list[Change]:
+        """Store the given documents; unchanged ones (same content hash) are left alone.
+
+        All changes happen in one transaction, so a reader never sees half a document.
+        """
+        stored = {row["id"]: row["content_hash"] for row in self.db["documents"].rows}
+        changes: list[Change] = []
+        with self.db.conn:
+            for position, doc in enumerate(docs):
+                counts = {"current_count": doc.count(Version.CURRENT), "draft_count": doc.count(Version.DRAFT)}
+                if stored.get(doc.id) == doc.content_hash:
+                    self.db["documents"].update(doc.id, {"position": position})
+                    changes.append(Change(doc.id, "unchanged", doc.title, **counts))
+                    continue
+                action = "changed" if doc.id in stored else "added"
+                self._replace_document(doc, position)
+                changes.append(Change(doc.id, action, doc.title, **counts))
+            if remove_missing:
+                wanted = {doc.id for doc in docs}
+                for doc_id in sorted(set(stored) - wanted):
+                    self._delete_document(doc_id)
+                    changes.append(Change(doc_id, "removed"))
+        return changes
+
+    def remove_document(self, doc_id: str) -> None:
+        with self.db.conn:
+            self._delete_document(doc_id)
+
+    def _delete_document(self, doc_id: str) -> None:
+        self.db.execute("DELETE FROM articles WHERE doc_id = ?", [doc_id])
+        self.db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
+
+    def _replace_document(self, doc: Document, position: int) -> None:
+        self._delete_document(doc.id)
+        self.db["documents"].insert(
+            {"id": doc.id, "title": doc.title, "cite_title": doc.cite_title, "part": doc.part,
+             "source": doc.source, "kind": doc.kind, "content_hash": doc.content_hash,
+             "dates": json.dumps(doc.dates, ensure_ascii=False),
+             "current_count": doc.count(Version.CURRENT), "draft_count": doc.count(Version.DRAFT),
+             "position": position}
+        )
+        self.db["articles"].insert_all(
+            _article_row(doc.id, article, position) for position, article in enumerate(doc.articles)
+        )
+
+    # ------------------------------------------------------------ reading
+
+    def documents(self) -> list[DocumentInfo]:
+        return [_document_info(row) for row in self.db["documents"].rows_where(order_by="position")]
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        rows = list(self.db["documents"].rows_where("id = ?", [doc_id]))
+        if not rows:
+            raise UnknownDocumentError(
+                f"没有编号为 {doc_id} 的文件。可用的文件：{', '.join(self.document_ids()[:20])}")
+        return _document_info(rows[0])
+
+    def document_ids(self) -> list[str]:
+        return [row["id"] for row in self.db.query("SELECT id FROM documents ORDER BY position")]
+
+    def article(self, doc_id: str, number: int, version: Version = Version.CURRENT, sub: int = 0) -> Article:
+        info = self.document(doc_id)
+        rows = list(self.db["articles"].rows_where(
+            "doc_id = ? AND version = ? AND number = ? AND sub = ?", [doc_id, version.value, number, sub]))
+        if not rows:
+            raise UnknownArticleError(f"《{short_title(info.title)}》没有{article_label(number, sub)}（{_counts(info)}）。")
+        return article_from_row(rows[0])
+
+    def articles(self, doc_id: str | None = None, version: Version | None = Version.CURRENT) -> list[Article]:
+        where, args = [], []
+        if doc_id is not None:
+            where.append("doc_id = ?")
+            args.append(doc_id)
+        if version is not None:
+            where.append("version = ?")
+            args.append(version.value)
+        rows = self.db["articles"].rows_where(" AND ".join(where) or None, args, order_by="position")
+        return [article_from_row(row) for row in rows]
+
+    def article_rows(self, version: Version = Version.CURRENT) -> list[dict]:
+        """Raw rows (with doc_id and key) in corpus order, for building the search index."""
+        return list(self.db.query(
+            "SELECT a.* FROM articles a JOIN documents d ON d.id = a.doc_id "
+            "WHERE a.version = ? ORDER BY d.position, a.position", [version.value]))
+
+
+def article_from_row(row: dict) -> Article:
+    paragraphs = [
+        Paragraph(number=p["number"], text=p["text"],
+                  items=[Item(number=i["number"], text=i["text"]) for i in p["items"]])
+        for p in json.loads(row["paragraphs"])
+    ]
+    return Article(
+        number=row["number"],
+        sub=row["sub"],
+        paragraphs=paragraphs,
+        version=Version(row["version"]),
+        title=row["title"],
+        chapter=row["chapter"],
+        notes=json.loads(row["notes"]),
+        paired_number=row["paired_number"],
+        status=DraftStatus(row["status"]) if row["status"] else None,
+    )
+
+
+def article_key(doc_id: str, version: Version, number: int, sub: int = 0) -> str:
+    return f"{doc_id}|{version.value}|{number}|{sub}"
+
+
+def _article_row(doc_id: str, article: Article, position: int) -> dict:
+    return {
+        "key": article_key(doc_id, article.version, article.number, article.sub),
+        "doc_id": doc_id,
+        "version": article.version.value,
+        "number": article.number,
+        "sub": article.sub,
+        "label": article.label,
+        "title": article.title,
+        "chapter": article.chapter,
+        "text": article.text,
+        "paragraphs": json.dumps(
+            [{"number": p.number, "text": p.text,
+              "items": [{"number": i.number, "text": i.text} for i in p.items]} for p in article.paragraphs],
+            ensure_ascii=False),
+        "notes": json.dumps(article.notes, ensure_ascii=False),
+        "paired_number": article.paired_number,
+        "status": article.status.value if article.status else None,
+        "position": position,
+    }
+
+
+def _document_info(row: dict) -> DocumentInfo:
+    return DocumentInfo(
+        id=row["id"], title=row["title"], cite_title=row["cite_title"], source=row["source"],
+        kind=row["kind"], content_hash=row["content_hash"], dates=json.loads(row["dates"]),
+        current_count=row["current_count"], draft_count=row["draft_count"],
+    )
+
+
+def _counts(info: DocumentInfo) -> str:
+    if info.draft_count:
+        return f"二次审议稿共 {info.current_count} 条，修订草案共 {info.draft_count} 条"
+    return f"共 {info.current_count} 条"
+
+
+def _connect_read_only(path: Path):
+    import sqlite3
+
+    if not path.exists():
+        raise FileNotFoundError(f"corpus store {path} does not exist: run `policybot ingest` first")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    return conn
