@@ -33,8 +33,10 @@ class SearchSettings:
     index: str = "auto"  # "flat" (exact), "hnsw" (approximate), or "auto": hnsw above hnsw_above vectors
     hnsw_above: int = 20000
     top_k: int = 3
-    dense_weight: float = 0.5
-    abstain_below: float = 0.0  # fused-score floor; below it the search says the corpus does not cover it
+    dense_weight: float = 0.4
+    abstain_below: float = 0.66  # best dense cosine below which the search says the corpus does not cover it
+    background: str = "policy_corpus/national/lawrefbook-national.tar.gz"  # other law, for abstention ("" = off)
+    abstain_ratio: float = 0.46  # abstain when the corpus' best matches score below this share of the background's
 
 
 @dataclass

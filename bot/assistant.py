@@ -1,0 +1,155 @@
+"""The assistant: one object that answers questions and lookups from the serving corpus version.
+
+The CLI, the terminal chat and the Telegram bot all hold one Assistant. No Telegram imports.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from policy_corpus.citation import Segment, diff_text, short_title
+from policy_corpus.config import Config
+from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
+from policy_corpus.library import Library
+from policy_corpus.model import Article, Version
+from policy_corpus.numerals import NUMERAL_RE, parse_article_ref
+from policy_corpus.store import DocumentInfo, Store
+
+from .answer import Answer, Citation
+
+DEFAULT_DOCUMENT = "hunan"
+# 第十一条, 促进法第十九条, 支付条例 第9条, 第十条之一
+LOOKUP = re.compile(
+    rf"^\s*(?P<name>[^\s第]{{0,30}}?)\s*第\s*(?P<num>{NUMERAL_RE}|\d+)\s*条(?:之(?P<sub>{NUMERAL_RE}|\d+))?\s*$"
+)
+
+
+@dataclass
+class ArticleView:
+    """An article with the document it belongs to."""
+
+    doc: DocumentInfo
+    article: Article
+
+    @property
+    def citation(self) -> Citation:
+        return Citation(self.doc.id, self.doc.cite_title, self.article)
+
+
+@dataclass
+class DiffView:
+    """What changed from the draft to the current wording of one article."""
+
+    doc: DocumentInfo
+    current: Article
+    draft: Article | None  # None: the article is new in the current wording
+    segments: list[Segment]
+
+
+class Assistant:
+    """Answers from the corpus version that is serving; `refresh()` switches to a newer one."""
+
+    def __init__(self, config: Config, library: Library | None = None) -> None:
+        self.config = config
+        self.library = library or Library(config.data_path, config.corpus.keep_versions)
+        self._lock = threading.Lock()
+        self.version: str | None = None
+        self.store: Store | None = None
+        self.searcher = None
+        self.refresh()
+
+    # ------------------------------------------------------------ version switching
+
+    def refresh(self) -> bool:
+        """Load the published version if it is not the one loaded; True when it switched."""
+        name = self.library.current_name()
+        if name is None or name == self.version:
+            return False
+        from embeddings.search import Searcher
+
+        folder = self.library.versions_dir / name
+        store = Store(folder / "store.db", read_only=True)
+        searcher = Searcher.load(folder, self.config, store)
+        with self._lock:  # swap all three together: a question sees one version or the other
+            old_store = self.store
+            self.version, self.store, self.searcher = name, store, searcher
+        if old_store is not None:
+            old_store.close()
+        return True
+
+    @property
+    def version_dir(self) -> Path:
+        return self.library.versions_dir / (self.version or "")
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise UnknownDocumentError("还没有发布任何文件：请先运行 policybot ingest。")
+        return self.store
+
+    # ------------------------------------------------------------ questions
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer a free-text question with the provisions that apply, or abstain."""
+        top_k = top_k or self.config.search.top_k
+        with self._lock:
+            searcher, store = self.searcher, self._require_store()
+        result = searcher.search(question, top_k=top_k + 5)
+        citations = [
+            Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score)
+            for hit in result.hits
+        ]
+        if result.abstained:
+            return Answer(question, True, [], citations)
+        return Answer(question, False, citations[:top_k], citations[top_k:])
+
+    # ------------------------------------------------------------ lookups
+
+    def documents(self) -> list[DocumentInfo]:
+        return self._require_store().documents()
+
+    def article(self, doc_id: str, number: int, version: Version = Version.CURRENT, sub: int = 0) -> ArticleView:
+        store = self._require_store()
+        return ArticleView(store.document(doc_id), store.article(doc_id, number, version, sub))
+
+    def diff(self, doc_id: str, number: int, sub: int = 0) -> DiffView:
+        """Draft → current wording of current article `number` (raises if the document has one version)."""
+        store = self._require_store()
+        doc = store.document(doc_id)
+        current = store.article(doc_id, number, Version.CURRENT, sub)
+        if not doc.draft_count:
+            raise UnknownArticleError(f"《{short_title(doc.title)}》只有一个版本，没有修订草案可以比较。")
+        if current.paired_number is None:
+            return DiffView(doc, current, None, [Segment("+", current.text)])
+        draft = store.article(doc_id, current.paired_number, Version.DRAFT)
+        return DiffView(doc, current, draft, diff_text(draft.text, current.text))
+
+    def parse_lookup(self, text: str) -> tuple[str, int, int] | None:
+        """Recognise typed lookups like 第十一条 or 促进法第十九条: (doc_id, number, sub), else None."""
+        match = LOOKUP.match(text)
+        if not match:
+            return None
+        number, sub = parse_article_ref(match.group("num") + (f"之{match.group('sub')}" if match.group("sub") else ""))
+        name = match.group("name").strip("《》〈〉 ")
+        doc_id = self.resolve_document(name) if name else DEFAULT_DOCUMENT
+        return doc_id, number, sub
+
+    def resolve_document(self, name: str) -> str:
+        """A document id from an id or a name people use (促进法, 支付条例, 营商环境条例)."""
+        store = self._require_store()
+        infos = store.documents()
+        by_id = {info.id: info for info in infos}
+        if name in by_id:
+            return name
+        candidates = [info for info in infos if name in info.title or name in short_title(info.title)]
+        if len(candidates) > 1:  # prefer the document whose short name ends with what was typed
+            exact = [info for info in candidates if short_title(info.title).endswith(name)]
+            candidates = exact or candidates
+        if len(candidates) == 1:
+            return candidates[0].id
+        if not candidates:
+            raise UnknownDocumentError(f"没有找到名为“{name}”的文件。发送 /docs 查看收录的文件。")
+        names = "、".join(f"{info.id}（{short_title(info.title)}）" for info in candidates[:5])
+        raise UnknownDocumentError(f"“{name}”可能指：{names}。请写得更具体些。")

@@ -1,0 +1,220 @@
+"""Hybrid search: dense (FAISS) and lexical (BM25) rankings fused into one, with abstention."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from policy_corpus.config import Config
+from policy_corpus.model import Article, Version
+from policy_corpus.names import name_before
+from policy_corpus.numerals import NUMERAL_RE, cn_to_int
+from policy_corpus.store import Store
+
+from .background import load_background
+from .build import INDEX_META, background_path, get_encoder
+from .faiss_index import read_faiss
+from .lexical import BM25, top_mean
+
+MODES = ("hybrid", "dense", "lexical")
+CANDIDATES = 300  # units fetched from FAISS and articles kept from BM25 before fusion
+# Words of a loosely typed question that say nothing about its topic; the dense side reads better without.
+FILLER = sorted(["我们", "我", "你们", "他们", "公司", "一家", "这种", "这样", "有没有", "能不能", "可不可以", "是不是",
+                 "怎么办", "怎么", "什么", "可以", "应该", "规定", "国家", "政府", "现在"], key=len, reverse=True)
+FILLER_RE = re.compile("|".join(FILLER))
+ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
+
+
+class IndexMismatchError(Exception):
+    """The index on disk was built with another model than the one configured."""
+
+
+@dataclass
+class Hit:
+    """One article found for a question, with the paragraph or item that matched best."""
+
+    doc_id: str
+    doc_title: str
+    article: Article
+    score: float
+    paragraph: int | None = None
+    item: int | None = None
+
+
+@dataclass
+class SearchResult:
+    question: str
+    hits: list[Hit] = field(default_factory=list)
+    abstained: bool = False
+
+
+@dataclass
+class Scored:
+    """Scores of the candidate articles for one question, before they become Hits."""
+
+    articles: np.ndarray  # article indices, best first
+    fused: np.ndarray
+    dense: np.ndarray  # best unit cosine per candidate article
+    lexical: np.ndarray  # BM25 per candidate article
+    best_unit: dict[int, tuple[int | None, int | None]]  # article → (paragraph, item) of its best unit
+    named: int = 0  # how many leading articles the question named outright (促进法第十九条)
+
+
+class Searcher:
+    """Searches one corpus version's index. Safe to share between threads for searching."""
+
+    def __init__(self, folder: Path, config: Config, store: Store) -> None:
+        meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
+        self.encoder = get_encoder(config)
+        if meta["model"] != self.encoder.name or meta["dimension"] != self.encoder.dimension:
+            raise IndexMismatchError(
+                f"index in {folder} was built with {meta['model']} ({meta['dimension']}d) but the configured "
+                f"model is {self.encoder.name}: run `policybot ingest` again to rebuild it")
+        self.settings = config.search
+        self.store = store
+        self.index = read_faiss(folder / "index.faiss")
+        self.bm25 = BM25.load(folder)
+        self.background: BM25 | None = None
+        self.corpus_on_background_scale: BM25 | None = None
+        background = background_path(config)
+        if background is not None and (folder / "bm25_background_scale.json").exists():
+            self.background = load_background(background, config.data_path)
+            self.corpus_on_background_scale = BM25.load(folder, "bm25_background_scale")
+        units = json.loads((folder / "units.json").read_text(encoding="utf-8"))
+        self.article_keys = [tuple(key) for key in units["articles"]]
+        unit_rows = np.array([[a, -1 if p is None else p, -1 if i is None else i] for a, p, i in units["units"]],
+                             dtype=np.int64).reshape(-1, 3)
+        self.unit_article, self.unit_paragraph, self.unit_item = unit_rows.T
+        self.documents = store.documents()
+        self.titles = {info.id: info.cite_title for info in self.documents}
+        self.article_index = {key: index for index, key in enumerate(self.article_keys)}
+        self._articles: dict[int, Article] = {}
+        self._lock = threading.Lock()
+        faiss.omp_set_num_threads(max(1, config.embeddings.threads))
+
+    @classmethod
+    def load(cls, folder: Path, config: Config, store: Store) -> Searcher:
+        return cls(folder, config, store)
+
+    def search(self, question: str, top_k: int = 3, mode: str = "hybrid") -> SearchResult:
+        scored = self.score(question, mode)
+        hits = [self._hit(int(a), float(s), scored.best_unit.get(int(a), (None, None)))
+                for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])]
+        return SearchResult(question, hits, self.should_abstain(scored, mode, question))
+
+    # ------------------------------------------------------------ scoring
+
+    def score(self, question: str, mode: str = "hybrid") -> Scored:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        lexical_all = self.bm25.scores(question)
+        dense_by_article, best_unit = self._dense(question)
+        lexical_top = np.argsort(-lexical_all)[:CANDIDATES]
+        lexical_top = lexical_top[lexical_all[lexical_top] > 0]
+        candidates = np.array(sorted(set(dense_by_article) | set(lexical_top.tolist())), dtype=np.int64)
+        if len(candidates) == 0:
+            empty = np.zeros(0)
+            return Scored(np.zeros(0, dtype=np.int64), empty, empty, empty, {})
+        floor = min(dense_by_article.values()) if dense_by_article else 0.0
+        dense = np.array([dense_by_article.get(int(a), floor) for a in candidates], dtype=np.float32)
+        lexical = lexical_all[candidates]
+        if mode == "dense":
+            fused = dense
+        elif mode == "lexical":
+            fused = lexical
+        else:
+            weight = self.settings.dense_weight
+            # BM25 scores are heavy-tailed: log1p keeps one long exact match from drowning the dense side
+            fused = weight * _standardise(dense) + (1 - weight) * _standardise(np.log1p(lexical))
+        order = np.argsort(-fused, kind="stable")
+        scored = Scored(candidates[order], fused[order], dense[order], lexical[order], best_unit)
+        return self._put_references_first(question, scored)
+
+    def references(self, question: str) -> list[int]:
+        """Articles the question names outright: 促进法第十九条, 湖南办法第九条."""
+        found = []
+        for match in ARTICLE_REFERENCE.finditer(question):
+            docs = name_before(question[: match.start()], self.documents)
+            if len(docs) != 1:
+                continue
+            sub = cn_to_int(match.group(2)) if match.group(2) else 0
+            index = self.article_index.get((docs[0].id, cn_to_int(match.group(1)), sub))
+            if index is not None:
+                found.append(index)
+        return found
+
+    def _put_references_first(self, question: str, scored: Scored) -> Scored:
+        named = self.references(question)
+        if not named:
+            return scored
+        top = float(scored.fused[0]) if len(scored.fused) else 0.0
+        position = {int(a): i for i, a in enumerate(scored.articles)}
+        rows = [position.get(a) for a in named]
+        keep = [i for i in range(len(scored.articles)) if i not in rows]
+        # a named article scores above everything else, so it comes first and is never abstained on
+        articles = np.array(named + [int(scored.articles[i]) for i in keep], dtype=np.int64)
+        fused = np.concatenate([np.full(len(named), top + 1.0), scored.fused[keep]])
+        dense = np.concatenate([np.ones(len(named)), scored.dense[keep]])
+        lexical = np.concatenate([np.full(len(named), float(scored.lexical.max(initial=0))), scored.lexical[keep]])
+        return Scored(articles, fused, dense, lexical, scored.best_unit, named=len(named))
+
+    def _dense(self, question: str) -> tuple[dict[int, float], dict[int, tuple[int | None, int | None]]]:
+        vector = self.encoder.encode([FILLER_RE.sub(" ", question)])
+        scores, units = self.index.search(vector, min(CANDIDATES, self.index.ntotal))
+        by_article: dict[int, float] = {}
+        best_unit: dict[int, tuple[int | None, int | None]] = {}
+        for score, unit in zip(scores[0], units[0]):
+            if unit < 0:
+                continue
+            article = int(self.unit_article[unit])
+            if article not in by_article:  # results come best first: the first unit of an article wins
+                by_article[article] = float(score)
+                paragraph, item = int(self.unit_paragraph[unit]), int(self.unit_item[unit])
+                best_unit[article] = (None if paragraph < 0 else paragraph, None if item < 0 else item)
+        return by_article, best_unit
+
+    def should_abstain(self, scored: Scored, mode: str = "hybrid", question: str = "") -> bool:
+        """Abstain when nothing is close in meaning, or when other law matches the question far better."""
+        if len(scored.articles) == 0:
+            return True
+        if scored.named:
+            return False
+        if float(scored.dense.max()) < self.settings.abstain_below:
+            return True
+        return self.background_ratio(question) < self.settings.abstain_ratio
+
+    def background_ratio(self, question: str) -> float:
+        """Best corpus matches over best background matches, on one BM25 scale (inf without background)."""
+        if self.background is None or self.corpus_on_background_scale is None or not question:
+            return float("inf")
+        background = top_mean(self.background.scores(question))
+        if background <= 0:
+            return float("inf")
+        return top_mean(self.corpus_on_background_scale.scores(question)) / background
+
+    # ------------------------------------------------------------ hits
+
+    def _hit(self, index: int, score: float, unit: tuple[int | None, int | None]) -> Hit:
+        doc_id, number, sub = self.article_keys[index]
+        article = self._article(index)
+        return Hit(doc_id, self.titles[doc_id], article, score, *unit)
+
+    def _article(self, index: int) -> Article:
+        with self._lock:
+            if index not in self._articles:
+                doc_id, number, sub = self.article_keys[index]
+                self._articles[index] = self.store.article(doc_id, number, Version.CURRENT, sub)
+            return self._articles[index]
+
+
+def _standardise(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    if spread < 1e-9:
+        return np.zeros_like(values)
+    return (values - float(values.mean())) / spread

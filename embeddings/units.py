@@ -1,0 +1,42 @@
+"""Retrieval units: the texts that get embedded, each pointing back to an article, paragraph or item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy_corpus.citation import short_title
+from policy_corpus.model import Article
+
+MAX_UNIT_CHARS = 400  # m3e-small reads 256 tokens: about this many Chinese characters plus headings
+
+
+@dataclass
+class Unit:
+    article: int  # index into the searcher's article list
+    paragraph: int | None
+    item: int | None
+    text: str
+
+
+def article_heading(doc_title: str, article: Article) -> str:
+    """What a unit's text starts with, so every paragraph carries its law and topic."""
+    parts = [short_title(doc_title)]
+    if article.chapter:
+        parts.append(article.chapter.split(" ")[-1])
+    if article.title:
+        parts.append(article.title)
+    return " ".join(parts)
+
+
+def article_units(index: int, doc_title: str, article: Article) -> list[Unit]:
+    """The whole article, plus each paragraph and item of a longer article on its own."""
+    heading = article_heading(doc_title, article)
+    units = [Unit(index, None, None, f"{heading}\n{article.text}"[:MAX_UNIT_CHARS])]
+    if len(article.paragraphs) > 1 or any(p.items for p in article.paragraphs):
+        for paragraph in article.paragraphs:
+            units.append(Unit(index, paragraph.number, None,
+                              f"{heading}\n{paragraph.full_text}"[:MAX_UNIT_CHARS]))
+            for item in paragraph.items:
+                units.append(Unit(index, paragraph.number, item.number,
+                                  f"{heading}\n{paragraph.text}{item.text}"[:MAX_UNIT_CHARS]))
+    return units

@@ -1,0 +1,54 @@
+"""Find documents by the names people use: 促进法, 湖南办法, 支付条例, 劳动合同法."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from .citation import short_title
+
+
+class Named(Protocol):
+    id: str
+    title: str
+
+
+def match_quality(name: str, doc: Named) -> float:
+    """How well `name` names `doc`: 0 not at all, higher is better."""
+    name = name.strip("《》〈〉<> ")
+    if not name:
+        return 0.0
+    short = short_title(doc.title).replace("〈", "").replace("〉", "")
+    if name in (doc.id, doc.title, short, doc.id.rsplit("/", 1)[-1]):
+        return 4.0
+    if short.endswith(name) and len(name) >= 2:
+        return 3.0
+    if name in short or name in doc.title:
+        return 2.0
+    if len(name) >= 3 and name[0] == short[0] and name[-1] == short[-1] and _is_subsequence(name, short):
+        return 1.0  # 湖南办法 → 湖南省实施中小企业促进法办法
+    return 0.0
+
+
+def find_documents(name: str, docs: Sequence[Named]) -> list[Named]:
+    """The documents `name` may mean, best first; several when it is ambiguous."""
+    scored = [(match_quality(name, doc), doc) for doc in docs]
+    best = max((q for q, _ in scored), default=0.0)
+    if best == 0:
+        return []
+    return sorted((doc for q, doc in scored if q == best), key=lambda doc: len(doc.title))
+
+
+def name_before(text: str, docs: Sequence[Named], max_chars: int = 30) -> list[Named]:
+    """Documents named at the end of `text` (the words before 第N条), trying the longest name first."""
+    tail = text[-max_chars:]
+    for start in range(len(tail) - 1):
+        found = find_documents(tail[start:], docs)
+        if found:
+            return found
+    return []
+
+
+def _is_subsequence(needle: str, haystack: str) -> bool:
+    chars = iter(haystack)
+    return all(ch in chars for ch in needle)

