@@ -15,6 +15,7 @@ from policy_corpus.config import Config
 from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.library import Library
 from policy_corpus.model import Article, Version
+from policy_corpus.names import find_documents, narrow_by_article
 from policy_corpus.numerals import NUMERAL_RE, parse_article_ref
 from policy_corpus.store import DocumentInfo, Store
 
@@ -133,23 +134,28 @@ class Assistant:
             return None
         number, sub = parse_article_ref(match.group("num") + (f"之{match.group('sub')}" if match.group("sub") else ""))
         name = match.group("name").strip("《》〈〉 ")
-        doc_id = self.resolve_document(name) if name else DEFAULT_DOCUMENT
+        doc_id = self.resolve_document(name, number) if name else self.default_document()
         return doc_id, number, sub
 
-    def resolve_document(self, name: str) -> str:
-        """A document id from an id or a name people use (促进法, 支付条例, 营商环境条例)."""
+    def default_document(self) -> str:
+        """The document a bare 第十一条 means: the Hunan measures, or the first document served."""
+        ids = self._require_store().document_ids()
+        return DEFAULT_DOCUMENT if DEFAULT_DOCUMENT in ids else ids[0]
+
+    def resolve_document(self, name: str, number: int | None = None) -> str:
+        """A document id from an id or a name people use (促进法, 劳动合同法, 民法典 + article number).
+
+        Names resolve to the version in force; an id reaches any version.
+        """
         store = self._require_store()
-        infos = store.documents()
-        by_id = {info.id: info for info in infos}
-        if name in by_id:
+        if name in store.document_ids():
             return name
-        candidates = [info for info in infos if name in info.title or name in short_title(info.title)]
-        if len(candidates) > 1:  # prefer the document whose short name ends with what was typed
-            exact = [info for info in candidates if short_title(info.title).endswith(name)]
-            candidates = exact or candidates
-        if len(candidates) == 1:
-            return candidates[0].id
-        if not candidates:
+        found = find_documents(name, store.documents(in_force_only=True))
+        if number is not None:
+            found = narrow_by_article(found, number, lambda doc_id, n: store.has_article(doc_id, n))
+        if len(found) == 1:
+            return found[0].id
+        if not found:
             raise UnknownDocumentError(f"没有找到名为“{name}”的文件。发送 /docs 查看收录的文件。")
-        names = "、".join(f"{info.id}（{short_title(info.title)}）" for info in candidates[:5])
-        raise UnknownDocumentError(f"“{name}”可能指：{names}。请写得更具体些。")
+        names = "、".join(f"{info.id}（{short_title(info.title)}）" for info in found[:5])
+        raise UnknownDocumentError(f"“{name}”可能指：{names}。请写得更具体些，或直接用编号。")

@@ -13,7 +13,7 @@ import numpy as np
 
 from policy_corpus.config import Config
 from policy_corpus.model import Article, Version
-from policy_corpus.names import name_before
+from policy_corpus.names import name_before, narrow_by_article
 from policy_corpus.numerals import NUMERAL_RE, cn_to_int
 from policy_corpus.store import Store
 
@@ -91,9 +91,13 @@ class Searcher:
         unit_rows = np.array([[a, -1 if p is None else p, -1 if i is None else i] for a, p, i in units["units"]],
                              dtype=np.int64).reshape(-1, 3)
         self.unit_article, self.unit_paragraph, self.unit_item = unit_rows.T
-        self.documents = store.documents()
+        self.documents = store.documents(in_force_only=True)
         self.titles = {info.id: info.cite_title for info in self.documents}
         self.article_index = {key: index for index, key in enumerate(self.article_keys)}
+        primary = {info.id for info in self.documents if info.primary}
+        # the policy documents answer SME questions more specifically than general national law
+        self.boost = np.array([self.settings.primary_boost * (doc_id in primary) for doc_id, _, _ in self.article_keys],
+                              dtype=np.float32)
         self._articles: dict[int, Article] = {}
         self._lock = threading.Lock()
         faiss.omp_set_num_threads(max(1, config.embeddings.threads))
@@ -132,6 +136,7 @@ class Searcher:
             weight = self.settings.dense_weight
             # BM25 scores are heavy-tailed: log1p keeps one long exact match from drowning the dense side
             fused = weight * _standardise(dense) + (1 - weight) * _standardise(np.log1p(lexical))
+            fused = fused + self.boost[candidates]
         order = np.argsort(-fused, kind="stable")
         scored = Scored(candidates[order], fused[order], dense[order], lexical[order], best_unit)
         return self._put_references_first(question, scored)
@@ -140,11 +145,13 @@ class Searcher:
         """Articles the question names outright: 促进法第十九条, 湖南办法第九条."""
         found = []
         for match in ARTICLE_REFERENCE.finditer(question):
-            docs = name_before(question[: match.start()], self.documents)
+            number = cn_to_int(match.group(1))
+            sub = cn_to_int(match.group(2)) if match.group(2) else 0
+            docs = narrow_by_article(name_before(question[: match.start()], self.documents), number,
+                                     lambda doc_id, n: (doc_id, n, sub) in self.article_index)
             if len(docs) != 1:
                 continue
-            sub = cn_to_int(match.group(2)) if match.group(2) else 0
-            index = self.article_index.get((docs[0].id, cn_to_int(match.group(1)), sub))
+            index = self.article_index.get((docs[0].id, number, sub))
             if index is not None:
                 found.append(index)
         return found

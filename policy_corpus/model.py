@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 from .numerals import article_label, int_to_cn
@@ -85,10 +86,22 @@ class Document:
     articles: list[Article]
     source: str = ""  # file name it came from
     kind: str = "markdown"  # "markdown" or "comparison"
+    primary: bool = True  # from the first source (the policy documents), not from background collections
     code_title: str = ""  # for a part of a code (民法典/合同编): the code's title, used in citations
     part: str = ""  # the part's own heading, e.g. 合同编
     dates: list[str] = field(default_factory=list)  # passed / revised / in-force lines
     content_hash: str = ""
+
+    @property
+    def version_date(self) -> str:
+        """The date of this version (YYYY-MM-DD): from the id, e.g. 公司法(2023-12-29), else the latest dated line."""
+        return version_date(self.id, self.dates)
+
+    @property
+    def law(self) -> str:
+        """What versions of one law share: the title (with the part, for a part of a code)."""
+        return law_key(self.title)
+
 
     @property
     def cite_title(self) -> str:
@@ -106,3 +119,20 @@ class Document:
             if article.number == number and article.version is version and article.sub == sub:
                 return article
         return None
+
+
+DATE_IN_ID = re.compile(r"\((\d{4})-(\d{2})-(\d{2})\)$")
+DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+def version_date(doc_id: str, dates: list[str]) -> str:
+    found = DATE_IN_ID.search(doc_id)
+    if found:
+        return "-".join(found.groups())
+    stamps = [f"{y}-{int(m):02d}-{int(d):02d}" for line in dates for y, m, d in DATE_IN_TEXT.findall(line)]
+    return max(stamps, default="")
+
+
+def law_key(title: str) -> str:
+    """Versions of one law share this key: the title without 中华人民共和国, spaces or book-title marks."""
+    return re.sub(r"[\s《》〈〉<>]|中华人民共和国", "", title)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .citation import short_title
@@ -11,6 +11,7 @@ from .citation import short_title
 class Named(Protocol):
     id: str
     title: str
+    cite_title: str
 
 
 def match_quality(name: str, doc: Named) -> float:
@@ -19,7 +20,8 @@ def match_quality(name: str, doc: Named) -> float:
     if not name:
         return 0.0
     short = short_title(doc.title).replace("〈", "").replace("〉", "")
-    if name in (doc.id, doc.title, short, doc.id.rsplit("/", 1)[-1]):
+    code = short_title(doc.cite_title) if doc.cite_title != doc.title else ""
+    if name in (doc.id, doc.title, short, doc.id.rsplit("/", 1)[-1], doc.cite_title, code):
         return 4.0
     if short.endswith(name) and len(name) >= 2:
         return 3.0
@@ -37,6 +39,14 @@ def find_documents(name: str, docs: Sequence[Named]) -> list[Named]:
     if best == 0:
         return []
     return sorted((doc for q, doc in scored if q == best), key=lambda doc: len(doc.title))
+
+
+def narrow_by_article(found: list[Named], number: int, has_article: Callable[[str, int], bool]) -> list[Named]:
+    """Of several documents a name may mean, those that have the article: 民法典第五百七十七条 → 合同编."""
+    if len(found) <= 1:
+        return found
+    having = [doc for doc in found if has_article(doc.id, number)]
+    return having or found
 
 
 def name_before(text: str, docs: Sequence[Named], max_chars: int = 30) -> list[Named]:

@@ -79,7 +79,7 @@ def load_sources(paths: list[Path]) -> LoadResult:
     """Parse every document of every source; files that are not laws are skipped with the reason."""
     result = LoadResult()
     seen: set[str] = set()
-    for path in paths:
+    for number, path in enumerate(paths):
         for source in iter_source(path):
             if source.doc_id in seen:
                 result.skipped.append((source.name, f"编号 {source.doc_id} 与前面的文件重复"))
@@ -90,6 +90,7 @@ def load_sources(paths: list[Path]) -> LoadResult:
             except CorpusError as error:
                 result.skipped.append((source.name, str(error)))
                 continue
+            doc.primary = number == 0
             seen.add(doc.id)
             result.documents.append(doc)
     return result

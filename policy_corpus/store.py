@@ -27,6 +27,10 @@ class DocumentInfo:
     dates: list[str]
     current_count: int
     draft_count: int
+    law: str = ""
+    version_date: str = ""
+    in_force: bool = True  # False: a newer version of the same law is in the corpus
+    primary: bool = True  # one of the policy documents, rather than background national law
 
 
 @dataclass
@@ -63,13 +67,16 @@ class Store:
         self.close()
 
     def _create_tables(self) -> None:
+        columns = {"id": str, "title": str, "cite_title": str, "part": str, "source": str, "kind": str,
+                   "content_hash": str, "dates": str, "current_count": int, "draft_count": int,
+                   "position": int, "law": str, "version_date": str, "in_force": int, "primary_source": int}
         if "documents" not in self.db.table_names():
-            self.db["documents"].create(
-                {"id": str, "title": str, "cite_title": str, "part": str, "source": str, "kind": str,
-                 "content_hash": str, "dates": str, "current_count": int, "draft_count": int,
-                 "position": int},
-                pk="id",
-            )
+            self.db["documents"].create(columns, pk="id")
+        else:  # a store copied from an older version of policybot: add what it lacks
+            existing = set(self.db["documents"].columns_dict)
+            for name, kind in columns.items():
+                if name not in existing:
+                    self.db["documents"].add_column(name, kind)
         if "articles" not in self.db.table_names():
             self.db["articles"].create(
                 {"key": str, "doc_id": str, "version": str, "number": int, "sub": int, "label": str,
@@ -104,7 +111,20 @@ class Store:
                 for doc_id in sorted(set(stored) - wanted):
                     self._delete_document(doc_id)
                     changes.append(Change(doc_id, "removed"))
+            self._mark_versions_in_force()
         return changes
+
+    def _mark_versions_in_force(self) -> None:
+        """Of several versions of one law, the latest is in force; on a tie, the one listed first."""
+        best: dict[str, tuple[str, int, str]] = {}
+        for row in self.db.query("SELECT id, law, version_date, position FROM documents"):
+            law = row["law"] or row["id"]
+            candidate = (row["version_date"] or "", -row["position"], row["id"])
+            if law not in best or candidate > best[law]:
+                best[law] = candidate
+        in_force = {doc_id for _, _, doc_id in best.values()}
+        for row in list(self.db.query("SELECT id FROM documents")):
+            self.db["documents"].update(row["id"], {"in_force": int(row["id"] in in_force)})
 
     def remove_document(self, doc_id: str) -> None:
         with self.db.conn:
@@ -121,7 +141,8 @@ class Store:
              "source": doc.source, "kind": doc.kind, "content_hash": doc.content_hash,
              "dates": json.dumps(doc.dates, ensure_ascii=False),
              "current_count": doc.count(Version.CURRENT), "draft_count": doc.count(Version.DRAFT),
-             "position": position}
+             "position": position, "law": doc.law, "version_date": doc.version_date, "in_force": 1,
+             "primary_source": int(doc.primary)}
         )
         self.db["articles"].insert_all(
             _article_row(doc.id, article, position) for position, article in enumerate(doc.articles)
@@ -129,8 +150,11 @@ class Store:
 
     # ------------------------------------------------------------ reading
 
-    def documents(self) -> list[DocumentInfo]:
-        return [_document_info(row) for row in self.db["documents"].rows_where(order_by="position")]
+    def documents(self, in_force_only: bool = False) -> list[DocumentInfo]:
+        # stores published before versions were tracked have no in_force column: all are in force
+        has_column = "in_force" in self.db["documents"].columns_dict
+        where = "in_force = 1" if in_force_only and has_column else None
+        return [_document_info(row) for row in self.db["documents"].rows_where(where, order_by="position")]
 
     def document(self, doc_id: str) -> DocumentInfo:
         rows = list(self.db["documents"].rows_where("id = ?", [doc_id]))
@@ -150,6 +174,11 @@ class Store:
             raise UnknownArticleError(f"《{short_title(info.title)}》没有{article_label(number, sub)}（{_counts(info)}）。")
         return article_from_row(rows[0])
 
+    def has_article(self, doc_id: str, number: int, version: Version = Version.CURRENT) -> bool:
+        return bool(list(self.db.query(
+            "SELECT 1 FROM articles WHERE doc_id = ? AND version = ? AND number = ? LIMIT 1",
+            [doc_id, version.value, number])))
+
     def articles(self, doc_id: str | None = None, version: Version | None = Version.CURRENT) -> list[Article]:
         where, args = [], []
         if doc_id is not None:
@@ -162,10 +191,12 @@ class Store:
         return [article_from_row(row) for row in rows]
 
     def article_rows(self, version: Version = Version.CURRENT) -> list[dict]:
-        """Raw rows (with doc_id and key) in corpus order, for building the search index."""
-        return list(self.db.query(
+        """Raw rows of the laws in force, in corpus order, for building the search index."""
+        in_force = {info.id for info in self.documents(in_force_only=True)}
+        rows = self.db.query(
             "SELECT a.* FROM articles a JOIN documents d ON d.id = a.doc_id "
-            "WHERE a.version = ? ORDER BY d.position, a.position", [version.value]))
+            "WHERE a.version = ? ORDER BY d.position, a.position", [version.value])
+        return [row for row in rows if row["doc_id"] in in_force]
 
 
 def article_from_row(row: dict) -> Article:
@@ -218,6 +249,9 @@ def _document_info(row: dict) -> DocumentInfo:
         id=row["id"], title=row["title"], cite_title=row["cite_title"], source=row["source"],
         kind=row["kind"], content_hash=row["content_hash"], dates=json.loads(row["dates"]),
         current_count=row["current_count"], draft_count=row["draft_count"],
+        law=row.get("law") or "", version_date=row.get("version_date") or "",
+        in_force=row.get("in_force") is None or bool(row["in_force"]),
+        primary=row.get("primary_source") is None or bool(row["primary_source"]),
     )
 
 

@@ -1,0 +1,105 @@
+"""National law beside the default documents: ids, versions in force, 民法典 parts, names people use."""
+
+from __future__ import annotations
+
+import tarfile
+
+import pytest
+
+from bot.assistant import Assistant
+from embeddings.build import make_index_builder
+from policy_corpus.config import load_config
+from policy_corpus.errors import UnknownDocumentError
+from policy_corpus.library import Library
+from policy_corpus.sources import load_sources
+
+from .conftest import DOCUMENTS, NATIONAL_ARCHIVE, PROJECT
+
+SUBSET = [
+    "民法商法/公司法(2018-10-26).md",
+    "民法商法/公司法(2023-12-29).md",
+    "社会法/劳动合同法(2012-12-28).md",
+    "民法典/继承编.md",
+    "民法典/婚姻家庭编.md",
+    "民法典/_index.md",
+    "经济法/_index.md",
+]
+
+pytestmark = pytest.mark.skipif(not NATIONAL_ARCHIVE.exists(), reason="needs ../shared/data")
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    """An assistant serving the default documents plus a few real laws from the national collection."""
+    root = tmp_path_factory.mktemp("national")
+    collection = root / "collection"
+    with tarfile.open(NATIONAL_ARCHIVE) as archive:
+        for member in archive.getmembers():
+            name = member.name.removeprefix("./")
+            if name in SUBSET:
+                target = collection / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.extractfile(member).read())
+    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(root / "data")})
+    Library(config.data_path).publish(load_sources([DOCUMENTS, collection]).documents, make_index_builder(config))
+    return Assistant(config)
+
+
+def test_ids_are_paths_inside_the_collection(national):
+    ids = {info.id for info in national.documents()}
+    assert {"hunan", "sme_law", "payment", "bizenv"} <= ids
+    assert {"民法商法/公司法(2023-12-29)", "民法商法/公司法(2018-10-26)", "社会法/劳动合同法(2012-12-28)",
+            "民法典/继承编", "民法典/婚姻家庭编"} <= ids
+    assert not any(doc_id.endswith("_index") for doc_id in ids)
+
+
+def test_latest_version_is_in_force(national):
+    infos = {info.id: info for info in national.documents()}
+    assert infos["民法商法/公司法(2023-12-29)"].in_force
+    assert not infos["民法商法/公司法(2018-10-26)"].in_force
+    assert infos["民法商法/公司法(2023-12-29)"].version_date == "2023-12-29"
+
+
+def test_superseded_version_is_never_cited(national):
+    for question in ("有限责任公司股东认缴的出资多少年内要缴足？", "公司股东滥用股东权利给公司造成损失怎么办"):
+        answer = national.ask(question)
+        docs = {c.doc_id for c in answer.citations + answer.more}
+        assert "民法商法/公司法(2018-10-26)" not in docs
+
+
+def test_old_version_is_reachable_by_id(national):
+    view = national.article("民法商法/公司法(2018-10-26)", 20)
+    assert "滥用股东权利" in view.article.text
+
+
+def test_civil_code_parts_are_cited_as_one_code(national):
+    assert national.parse_lookup("民法典第一千一百二十三条") == ("民法典/继承编", 1123, 0)
+    view = national.article("民法典/继承编", 1123)
+    assert view.citation.reference.startswith("《民法典》第一千一百二十三条")
+    assert national.parse_lookup("民法典第一千零四十六条")[0] == "民法典/婚姻家庭编"
+
+
+def test_lookup_by_common_name_resolves_to_version_in_force(national):
+    assert national.parse_lookup("劳动合同法第三十九条") == ("社会法/劳动合同法(2012-12-28)", 39, 0)
+    assert national.parse_lookup("公司法第二十条") == ("民法商法/公司法(2023-12-29)", 20, 0)
+    assert national.resolve_document("劳动合同法", 39) == "社会法/劳动合同法(2012-12-28)"
+    assert national.parse_lookup("促进法第十九条") == ("sme_law", 19, 0)
+
+
+def test_unknown_or_ambiguous_name_lists_candidates(national):
+    with pytest.raises(UnknownDocumentError, match="没有找到"):
+        national.resolve_document("专利法", 1)
+    with pytest.raises(UnknownDocumentError, match="可能指"):
+        national.resolve_document("条例", 1)
+
+
+def test_question_answered_from_the_right_law(national):
+    answer = national.ask("员工严重违反公司规章制度，公司可以直接解除劳动合同吗？")
+    assert not answer.abstained
+    assert answer.best.doc_id == "社会法/劳动合同法(2012-12-28)"
+    assert answer.best.article.number == 39
+
+
+def test_provincial_measure_still_answers_sme_questions(national):
+    answer = national.ask("银行贷款到期了，能不能不还本金直接续贷？")
+    assert (answer.best.doc_id, answer.best.article.number) == ("hunan", 11)
