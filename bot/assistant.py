@@ -96,7 +96,8 @@ class Assistant:
         """Answer a free-text question with the provisions that apply, or abstain."""
         top_k = top_k or self.config.search.top_k
         with self._lock:
-            searcher, store = self.searcher, self._require_store()
+            self._require_store()
+            searcher = self.searcher
         result = searcher.search(question, top_k=top_k + 5)
         citations = [
             Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score)
@@ -134,8 +135,12 @@ class Assistant:
             return None
         number, sub = parse_article_ref(match.group("num") + (f"之{match.group('sub')}" if match.group("sub") else ""))
         name = match.group("name").strip("《》〈〉 ")
-        doc_id = self.resolve_document(name, number) if name else self.default_document()
-        return doc_id, number, sub
+        if not name:
+            return self.default_document(), number, sub
+        store = self._require_store()
+        if not find_documents(name, store.documents()) and name not in store.document_ids():
+            return None  # "什么是第十一条" names no document: treat it as a question
+        return self.resolve_document(name, number), number, sub
 
     def default_document(self) -> str:
         """The document a bare 第十一条 means: the Hunan measures, or the first document served."""

@@ -6,6 +6,7 @@ Examples:
     policybot article hunan 11 --json     print one article
     policybot diff hunan 11               what changed from the draft to the current wording
     policybot ask "银行非要我买理财才肯放款"  answer a question as the bot would
+    policybot ask "银行贷款到期能续贷吗" --json  the same, with citations as JSON
     policybot chat                        talk to the assistant in the terminal
     policybot serve                       run the Telegram bot (needs TELEGRAM_BOT_TOKEN)
 """
@@ -15,10 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from policy_corpus.citation import cite, diff_text, plain_diff
+from embeddings.build import index_is_current, make_index_builder
+from embeddings.search import MODES
+from policy_corpus.citation import diff_text
 from policy_corpus.config import Config, ConfigError, load_config
 from policy_corpus.errors import CorpusError
 from policy_corpus.library import Library, NothingPublishedError
@@ -27,9 +31,10 @@ from policy_corpus.numerals import parse_article_ref
 from policy_corpus.sources import load_sources
 from policy_corpus.store import Store
 
-
-class UsageError(Exception):
-    """Bad input on the command line: one line on stderr, exit status 2."""
+from .answer import Answer, plain_answer
+from .assistant import Assistant, DiffView
+from .conversation import Conversation, UsageError
+from .render import diff_plain, document_counts, format_article
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +77,27 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("doc")
     diff.add_argument("number", help="the current article number")
     diff.set_defaults(func=cmd_diff)
+
+    ask = commands.add_parser("ask", help='answer a question as the bot would, e.g. `policybot ask "银行贷款到期能续贷吗"`')
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true",
+                     help='print {"question", "abstained", "citations", "answer"}, citations best first')
+    ask.add_argument("--top", type=int, metavar="K", help="provisions to cite (default: search.top_k)")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = commands.add_parser("chat", help="talk to the assistant in the terminal; /quit or Ctrl-D leaves")
+    chat.set_defaults(func=cmd_chat)
+
+    serve = commands.add_parser("serve", help="run the Telegram bot; the token comes from $TELEGRAM_BOT_TOKEN "
+                                "(long polling, or a webhook when telegram.mode is webhook)")
+    serve.set_defaults(func=cmd_serve)
+
+    evaluate = commands.add_parser(
+        "eval", help="measure search on a JSONL question set, e.g. `policybot eval ../shared/eval/dev_questions.jsonl`")
+    evaluate.add_argument("file", type=Path, help='JSONL lines {"question": "...", "gold": [["hunan", 11], ...]}')
+    evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.add_argument("--mode", choices=MODES, default="hybrid")
+    evaluate.set_defaults(func=cmd_eval)
     return parser
 
 
@@ -80,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     library = Library(config.data_path, config.corpus.keep_versions)
-    if args.if_missing and library.current_name() is not None:
+    # an index from an older policybot, or built with another model, is rebuilt even if no text changed
+    stale = library.current_name() is not None and not index_is_current(library.current_dir(), config)
+    if args.if_missing and library.current_name() is not None and not stale:
         return 0
     paths = args.corpus or config.source_paths
     loaded = load_sources(paths)
@@ -88,7 +116,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     if not loaded.documents:
         raise UsageError(f"no documents with articles found in {', '.join(map(str, paths))}")
-    result = library.publish(loaded.documents, index_builder(config))
+    result = library.publish(loaded.documents, make_index_builder(config), force=stale)
     for change in result.changes:
         if change.action == "removed":
             print(f"{change.doc_id}\t(removed)")
@@ -102,15 +130,6 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def index_builder(config: Config):
-    """The search index builder for a publish (None while no search layer is installed)."""
-    try:
-        from embeddings.build import make_index_builder
-    except ImportError:
-        return None
-    return make_index_builder(config)
-
-
 def cmd_docs(args: argparse.Namespace, config: Config) -> int:
     with open_store(config) as store:
         infos = store.documents()
@@ -118,8 +137,7 @@ def cmd_docs(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps([info.__dict__ for info in infos], ensure_ascii=False, indent=1))
         return 0
     for info in infos:
-        counts = f"{info.current_count} 条" + (f"（修订草案 {info.draft_count} 条）" if info.draft_count else "")
-        print(f"{info.id}\t{info.title}\t{counts}\t{'；'.join(info.dates)}")
+        print(f"{info.id}\t{info.title}\t{document_counts(info)}\t{'；'.join(info.dates)}")
     return 0
 
 
@@ -142,13 +160,62 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
         current = store.article(args.doc, number, Version.CURRENT, sub)
         if not info.draft_count:
             raise UsageError(f"《{info.title}》只有一个版本，没有修订草案可比较。")
-        if current.paired_number is None:
-            print(f"{cite(info.cite_title, current)} 是二次审议稿新增的条文：\n{current.text}")
-            return 0
-        draft = store.article(args.doc, current.paired_number, Version.DRAFT)
-    print(f"{cite(info.cite_title, current)}（修订草案{draft.label}）")
-    print(plain_diff(diff_text(draft.text, current.text)))
-    print("[-…-] 删去  {+…+} 增加")
+        draft = None
+        if current.paired_number is not None:
+            draft = store.article(args.doc, current.paired_number, Version.DRAFT)
+    segments = diff_text(draft.text, current.text) if draft is not None else []
+    print(diff_plain(DiffView(info, current, draft, segments)))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    quiet_logs()
+    if args.top is not None and args.top < 1:
+        raise UsageError("--top must be at least 1")
+    answer = load_assistant(config).ask(args.question, args.top)
+    print(json.dumps(answer_json(answer), ensure_ascii=False, indent=1) if args.json else plain_answer(answer))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from .chat import run_chat
+
+    quiet_logs()
+    run_chat(Conversation(load_assistant(config)))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from .telegram_app import check_settings, run_bot
+
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise UsageError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
+                         "(it is read from the environment only); `policybot chat` works without one")
+    check_settings(config.telegram)  # before the model loads: a bad setting should fail fast
+    run_bot(config, load_assistant(config), token)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    from embeddings.evaluate import evaluate, read_questions
+    from embeddings.search import Searcher
+
+    if not args.file.exists():
+        raise UsageError(f"question file {args.file} does not exist")
+    questions = read_questions(args.file)
+    library = Library(config.data_path)
+    with library.open_store() as store:
+        report = evaluate(Searcher.load(library.current_dir(), config, store), questions, args.mode)
+    figures = report.as_dict()
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"{args.file.name}: {report.n} questions, {report.answerable} answerable, mode {args.mode}")
+    for key in ("recall_at_1", "recall_at_3", "recall_at_5", "recall_at_10", "recall_at_100", "mrr_at_10",
+                "abstain_unanswerable", "abstain_answerable"):
+        value = figures[key]
+        print(f"  {key:<22}{'n/a' if value is None else f'{value:.3f}'}")
     return 0
 
 
@@ -157,6 +224,31 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
 
 def open_store(config: Config) -> Store:
     return Library(config.data_path).open_store()
+
+
+def load_assistant(config: Config) -> Assistant:
+    """The assistant on the serving corpus version (loads the embedding model: seconds)."""
+    Library(config.data_path).current_dir()  # says to run `policybot ingest` if nothing is published
+    return Assistant(config)
+
+
+def quiet_logs() -> None:
+    """Keep INFO lines out of a conversation in the terminal."""
+    logging.getLogger().setLevel(logging.WARNING)
+
+
+def answer_json(answer: Answer) -> dict:
+    """`policybot ask --json`: citations best first; paragraph and item are null for a whole article."""
+    return {
+        "question": answer.question,
+        "abstained": answer.abstained,
+        "citations": [
+            {"doc": c.doc_id, "article": c.article.number, "title": c.article.title,
+             "paragraph": c.paragraph, "item": c.item, "score": c.score}
+            for c in answer.citations
+        ],
+        "answer": plain_answer(answer),
+    }
 
 
 def article_json(doc_id: str, doc_title: str, article: Article) -> dict:
@@ -178,18 +270,6 @@ def article_json(doc_id: str, doc_title: str, article: Article) -> dict:
         "paired_number": article.paired_number,
         "status": article.status.value if article.status else None,
     }
-
-
-def format_article(doc_title: str, article: Article) -> str:
-    lines = [cite(doc_title, article)]
-    if article.chapter:
-        lines.append(article.chapter)
-    lines.append(article.text)
-    if article.notes:
-        lines.append("注：" + "；".join(article.notes))
-    if article.status is not None and article.paired_number is None:
-        lines.append(f"（此条在二次审议稿中{'已移动' if article.status.value == 'moved' else '已删去'}）")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from policy_corpus.numerals import NUMERAL_RE, cn_to_int
 from policy_corpus.store import Store
 
 from .background import load_background
-from .build import INDEX_META, background_path, get_encoder
+from .build import INDEX_FORMAT, INDEX_META, background_path, get_encoder
 from .faiss_index import read_faiss
 from .lexical import BM25, top_mean
 
@@ -70,7 +70,14 @@ class Searcher:
     """Searches one corpus version's index. Safe to share between threads for searching."""
 
     def __init__(self, folder: Path, config: Config, store: Store) -> None:
-        meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
+        try:
+            meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("format") != INDEX_FORMAT:
+            raise IndexMismatchError(
+                f"the search index in {folder} is missing or from an older policybot: "
+                "run `policybot ingest` again to rebuild it")
         self.encoder = get_encoder(config)
         if meta["model"] != self.encoder.name or meta["dimension"] != self.encoder.dimension:
             raise IndexMismatchError(
@@ -148,7 +155,7 @@ class Searcher:
             number = cn_to_int(match.group(1))
             sub = cn_to_int(match.group(2)) if match.group(2) else 0
             docs = narrow_by_article(name_before(question[: match.start()], self.documents), number,
-                                     lambda doc_id, n: (doc_id, n, sub) in self.article_index)
+                                     lambda doc_id, n, sub=sub: (doc_id, n, sub) in self.article_index)
             if len(docs) != 1:
                 continue
             index = self.article_index.get((docs[0].id, number, sub))
@@ -208,7 +215,7 @@ class Searcher:
     # ------------------------------------------------------------ hits
 
     def _hit(self, index: int, score: float, unit: tuple[int | None, int | None]) -> Hit:
-        doc_id, number, sub = self.article_keys[index]
+        doc_id = self.article_keys[index][0]
         article = self._article(index)
         return Hit(doc_id, self.titles[doc_id], article, score, *unit)
 

@@ -42,7 +42,7 @@ class Segment:
     text: str
 
 
-TOKEN = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9]+|\s+|.", re.S)
+TOKEN = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9]+|\s+|.", re.DOTALL)
 
 
 def diff_text(old: str, new: str) -> list[Segment]:

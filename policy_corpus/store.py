@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .errors import UnknownArticleError, UnknownDocumentError
 from .citation import short_title
+from .errors import UnknownArticleError, UnknownDocumentError
 from .model import Article, Document, DraftStatus, Item, Paragraph, Version
 from .numerals import article_label
 

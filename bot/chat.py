@@ -1,0 +1,74 @@
+"""`policybot chat`: the bot's conversation in the terminal, for trying the assistant without Telegram."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from policy_corpus.errors import CorpusError
+
+from .answer import plain_answer
+from .conversation import Conversation, UsageError
+from .render import (
+    UNKNOWN_COMMAND_TEXT,
+    article_plain,
+    diff_plain,
+    docs_plain,
+    format_help,
+    format_welcome,
+)
+
+QUIT = ("/quit", "/exit")
+CHAT_COMMANDS = [("quit", "退出")]
+PROMPT = "问> "
+
+
+def respond(conversation: Conversation, line: str) -> str:
+    """The plain-text reply to one line: a command, a typed lookup or a question."""
+    text = line.strip()
+    if not text:
+        return ""
+    command, *args = text.split()
+    handlers: dict[str, Callable[[list[str]], str]] = {
+        "/start": lambda _: format_welcome(conversation.documents()),
+        "/help": lambda _: format_help(extra=CHAT_COMMANDS),
+        "/docs": lambda _: docs_plain(conversation.documents()),
+        "/article": lambda a: article_plain(conversation.article(a)),
+        "/diff": lambda a: diff_plain(conversation.diff(a)),
+    }
+    try:
+        if command in handlers:
+            return handlers[command](args)
+        if command.startswith("/"):
+            return UNKNOWN_COMMAND_TEXT
+        view = conversation.lookup(text)
+        if view is not None:
+            return article_plain(view)
+        return plain_answer(conversation.ask(text).answer)
+    except (UsageError, CorpusError) as error:
+        return str(error)
+
+
+def run_chat(conversation: Conversation, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+    """Read lines until EOF or /quit, printing each reply; prompts only on a terminal."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    interactive = stdin.isatty() and stdout.isatty()
+    print(format_welcome(conversation.documents()), end="\n\n", file=stdout)
+    try:
+        while (line := read_line(stdin, interactive)) is not None and line.strip() not in QUIT:
+            reply = respond(conversation, line)
+            if reply:
+                print(reply, end="\n\n", file=stdout, flush=True)
+    except KeyboardInterrupt:
+        print(file=stdout)
+
+
+def read_line(stdin: TextIO, interactive: bool) -> str | None:
+    """The next line, or None at end of input; with line editing on a terminal."""
+    if interactive and stdin is sys.stdin:
+        try:
+            return input(PROMPT)
+        except EOFError:
+            return None
+    return stdin.readline() or None

@@ -1,0 +1,129 @@
+"""What the assistant does with one message, shared by the Telegram bot and the terminal chat.
+
+No Telegram imports: the front ends parse their input, call a method here, and render the result
+with `bot.render` (HTML for Telegram, plain text for the terminal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
+from policy_corpus.numerals import parse_article_ref
+from policy_corpus.store import DocumentInfo
+
+from .answer import Answer, Citation
+from .assistant import ArticleView, Assistant, DiffView
+from .questionlog import LoggedQuestion, QuestionLog
+from .render import ARTICLE_USAGE, DIFF_USAGE
+
+
+class UsageError(ValueError):
+    """Input a person must correct; the message (Chinese for owners) says how."""
+
+
+class ExpiredError(UsageError):
+    """A button refers to a question the log no longer has."""
+
+
+@dataclass
+class Asked:
+    """An answer and the id it was logged under (None when nothing is logged)."""
+
+    answer: Answer
+    question_id: int | None = None
+
+
+class Conversation:
+    """Questions, lookups and button actions on one Assistant, with an optional question log."""
+
+    def __init__(self, assistant: Assistant, log: QuestionLog | None = None) -> None:
+        self.assistant = assistant
+        self.log = log
+
+    # ------------------------------------------------------------ questions
+
+    def ask(self, question: str, user_id: int | None = None, top_k: int | None = None) -> Asked:
+        """Answer a question and log it with its citations."""
+        answer = self.assistant.ask(question.strip(), top_k)
+        if self.log is None:
+            return Asked(answer)
+        return Asked(answer, self.log.log_question(user_id, answer, self.assistant.version))
+
+    def lookup(self, text: str) -> ArticleView | None:
+        """A typed lookup (第十一条, 促进法第十九条) as the whole article; None if `text` is a question."""
+        reference = self.assistant.parse_lookup(text)
+        if reference is None:
+            return None
+        doc_id, number, sub = reference
+        return self.assistant.article(doc_id, number, sub=sub)
+
+    # ------------------------------------------------------------ commands
+
+    def article(self, args: list[str]) -> ArticleView:
+        """/article 11, /article sme_law 19, /article 促进法 第十九条, /article 促进法第十九条."""
+        doc_id, number, sub = self._reference(args, ARTICLE_USAGE)
+        return self.assistant.article(doc_id, number, sub=sub)
+
+    def diff(self, args: list[str]) -> DiffView:
+        """/diff 11 (the Hunan measures) or /diff hunan 11."""
+        doc_id, number, sub = self._reference(args, DIFF_USAGE)
+        return self.assistant.diff(doc_id, number, sub)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.assistant.documents()
+
+    def _reference(self, args: list[str], usage: str) -> tuple[str, int, int]:
+        """(doc_id, number, sub) from command arguments: [number] or [document…, number]."""
+        if not args:
+            raise UsageError(usage)
+        try:
+            number, sub = parse_article_ref(args[-1])
+        except ValueError:  # perhaps written together: 促进法第十九条
+            reference = self.assistant.parse_lookup("".join(args))
+            if reference is None:
+                raise UsageError(usage) from None
+            return reference
+        name = " ".join(args[:-1])
+        doc_id = self.assistant.resolve_document(name, number) if name else self.assistant.default_document()
+        return doc_id, number, sub
+
+    # ------------------------------------------------------------ buttons under an answer
+
+    def hit(self, question_id: int, index: int) -> ArticleView:
+        """The whole article of hit `index` (shown hits first, then the further ones) of a logged question."""
+        hits = self._logged(question_id).hits
+        if not 0 <= index < len(hits):
+            raise ExpiredError("找不到这条回答里的条文，请重新提问。")
+        return self._view(hits[index])
+
+    def more(self, question_id: int) -> list[tuple[int, Citation]]:
+        """The further hits of a logged question (更多相关条款) with their index for `hit`.
+
+        Hits whose document or article is no longer served are left out.
+        """
+        logged = self._logged(question_id)
+        found = []
+        for index, record in enumerate(logged.more, len(logged.citations)):
+            try:
+                view = self._view(record)
+            except (UnknownArticleError, UnknownDocumentError):
+                continue
+            found.append((index, Citation(record["doc"], view.doc.cite_title, view.article,
+                                          record["paragraph"], record["item"], record["score"])))
+        return found
+
+    def feedback(self, question_id: int, user_id: int, value: int) -> None:
+        """Store 👍 (+1) / 👎 (-1) for an answer."""
+        self._logged(question_id)
+        assert self.log is not None
+        self.log.log_feedback(question_id, user_id, value)
+
+    def _logged(self, question_id: int) -> LoggedQuestion:
+        logged = self.log.question(question_id) if self.log is not None else None
+        if logged is None:
+            raise ExpiredError("这条回答的记录已经找不到了，请重新提问。")
+        return logged
+
+    def _view(self, record: dict) -> ArticleView:
+        return self.assistant.article(record["doc"], record["article"], sub=record.get("sub", 0))

@@ -1,0 +1,191 @@
+"""The question log: every question owners ask, what it was answered with, and their feedback.
+
+One SQLite file, `questions.db`, in the data folder next to the corpus versions (not inside one:
+it outlives them). Only Telegram user ids are stored, never names. Staff statistics read `stats()`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from .answer import Answer, Citation
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+QUESTIONS_FILE = "questions.db"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC, SQLite's own format: compares as text and works with date()
+
+
+@dataclass
+class LoggedQuestion:
+    """A logged question with the provisions it was answered with (dicts from `citation_record`)."""
+
+    id: int
+    user_id: int | None
+    question: str
+    abstained: bool
+    citations: list[dict]  # shown, best first
+    more: list[dict]  # the next hits (for 更多相关条款)
+    corpus_version: str | None
+
+    @property
+    def hits(self) -> list[dict]:
+        """Shown and further hits in one list: the index a 全文 button refers to."""
+        return self.citations + self.more
+
+
+@dataclass
+class Stats:
+    """What owners asked over the last `days` days."""
+
+    days: int
+    questions: int = 0
+    abstained: int = 0
+    per_day: list[dict] = field(default_factory=list)  # {"day", "questions", "abstained"}
+    feedback: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
+    unanswered: list[dict] = field(default_factory=list)  # {"question", "times"}, most frequent first
+
+    @property
+    def answered(self) -> int:
+        return self.questions - self.abstained
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.questions if self.questions else 0.0
+
+
+def citation_record(citation: Citation) -> dict:
+    """What the log keeps of a provision: enough to find it again and to read it in statistics."""
+    return {"doc": citation.doc_id, "article": citation.article.number, "sub": citation.article.sub,
+            "paragraph": citation.paragraph, "item": citation.item, "score": round(citation.score, 4),
+            "reference": citation.reference}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class QuestionLog:
+    """questions.db: one connection per thread (SQLite's rule), WAL so readers never block the bot."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        db = self._db()
+        db.enable_wal()
+        self._create_tables(db)
+
+    def _db(self) -> sqlite_utils.Database:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            # Used by one thread only; check_same_thread=False just lets close() run from another.
+            conn = sqlite3.connect(self.path, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = self._local.db = sqlite_utils.Database(conn)
+            with self._lock:
+                self._connections.append(conn)
+        return db
+
+    @staticmethod
+    def _create_tables(db: sqlite_utils.Database) -> None:
+        if "questions" not in db.table_names():
+            db["questions"].create(
+                {"id": int, "user_id": int, "asked_at": str, "question": str, "abstained": int,
+                 "citations": str, "more": str, "corpus_version": str},
+                pk="id",
+            )
+            db["questions"].create_index(["asked_at"])
+        if "feedback" not in db.table_names():
+            db["feedback"].create(
+                {"question_id": int, "user_id": int, "value": int, "at": str},
+                pk=("question_id", "user_id"),
+                foreign_keys=[("question_id", "questions", "id")],
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ writing
+
+    def log_question(self, user_id: int | None, answer: Answer, corpus_version: str | None,
+                     at: datetime | None = None) -> int:
+        """Store a question and its answer; returns the question id the bot's buttons refer to."""
+        row = {
+            "user_id": user_id,
+            "asked_at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT),
+            "question": answer.question,
+            "abstained": int(answer.abstained),
+            "citations": json.dumps([citation_record(c) for c in answer.citations], ensure_ascii=False),
+            "more": json.dumps([citation_record(c) for c in answer.more], ensure_ascii=False),
+            "corpus_version": corpus_version,
+        }
+        return self._db()["questions"].insert(row).last_pk
+
+    def log_feedback(self, question_id: int, user_id: int, value: int, at: datetime | None = None) -> None:
+        """Record 👍 (+1) or 👎 (-1); a later vote by the same person on the same answer replaces theirs."""
+        if value not in (1, -1):
+            raise ValueError(f"feedback is +1 or -1, got {value}")
+        self._db()["feedback"].upsert(
+            {"question_id": question_id, "user_id": user_id, "value": value,
+             "at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT)},
+            pk=("question_id", "user_id"),
+        )
+
+    # ------------------------------------------------------------ reading
+
+    def question(self, question_id: int) -> LoggedQuestion | None:
+        rows = list(self._db()["questions"].rows_where("id = ?", [question_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        return LoggedQuestion(row["id"], row["user_id"], row["question"], bool(row["abstained"]),
+                              json.loads(row["citations"]), json.loads(row["more"]), row["corpus_version"])
+
+    def feedback(self, question_id: int) -> dict[int, int]:
+        """user id → vote for one question."""
+        rows = self._db()["feedback"].rows_where("question_id = ?", [question_id])
+        return {row["user_id"]: row["value"] for row in rows}
+
+    def stats(self, days: int = 30, now: datetime | None = None, top: int = 10) -> Stats:
+        """Questions per day, answered vs abstained, feedback counts, most frequent unanswered questions."""
+        since = ((now or utc_now()) - timedelta(days=days)).astimezone(timezone.utc).strftime(TIME_FORMAT)
+        db = self._db()
+        stats = Stats(days)
+        stats.per_day = [dict(row) for row in db.query(
+            "SELECT date(asked_at) AS day, count(*) AS questions, sum(abstained) AS abstained "
+            "FROM questions WHERE asked_at >= ? GROUP BY day ORDER BY day", [since])]
+        stats.questions = sum(day["questions"] for day in stats.per_day)
+        stats.abstained = sum(day["abstained"] for day in stats.per_day)
+        for row in db.query(
+                "SELECT f.value, count(*) AS n FROM feedback f JOIN questions q ON q.id = f.question_id "
+                "WHERE q.asked_at >= ? GROUP BY f.value", [since]):
+            stats.feedback["up" if row["value"] > 0 else "down"] = row["n"]
+        stats.unanswered = [dict(row) for row in db.query(
+            "SELECT trim(question) AS question, count(*) AS times FROM questions "
+            "WHERE abstained AND asked_at >= ? GROUP BY trim(question) "
+            "ORDER BY times DESC, max(asked_at) DESC LIMIT ?", [since, top])]
+        return stats

@@ -1,0 +1,318 @@
+"""What people read: answers, articles, diffs and listings as Telegram HTML or terminal text.
+
+No Telegram imports. Every piece of law and user text goes through `html.escape` in HTML output
+(Telegram refuses a whole message for one stray `<` or `&`), and `split_message` cuts long HTML
+into messages within Telegram's limit without breaking tags or entities.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from policy_corpus.citation import Segment, cite, short_title
+from policy_corpus.model import Article
+from policy_corpus.store import DocumentInfo
+
+from .answer import ABSTAIN_TEXT, DISCLAIMER, Answer, Citation, first_line
+from .assistant import ArticleView, DiffView
+
+MESSAGE_LIMIT = 4096  # Telegram's limit per message
+RELATED_SHOWN = 2  # provisions listed one line each under the best one
+QUESTION_SHOWN = 60  # characters of the question repeated above its answer
+
+# The command menu (set_my_commands) and /help; descriptions are what owners read.
+COMMANDS: list[tuple[str, str]] = [
+    ("start", "开始使用：能查什么、示例问题"),
+    ("help", "命令和提问技巧"),
+    ("article", "查看条文：/article 11 或 /article sme_law 19"),
+    ("diff", "湖南办法修订前后对比：/diff 11"),
+    ("docs", "收录的文件"),
+]
+EXAMPLE_QUESTIONS = [
+    "银行贷款到期了，能不能不还本金直接续贷？",
+    "大企业拖欠我们的货款怎么办？",
+    "政府采购有没有给小企业预留份额？",
+]
+ARTICLE_USAGE = "用法：/article 条号，如 /article 11（湖南办法）；其他文件写上编号：/article sme_law 19（编号见 /docs）"
+DIFF_USAGE = "用法：/diff 条号，如 /diff 11（湖南办法修订草案与二次审议稿的对比）"
+SLOW_DOWN_TEXT = "您发得有点快，请等 {seconds} 秒再问。"
+UNKNOWN_COMMAND_TEXT = "没有这个命令。发送 /help 查看可用的命令。"
+ERROR_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。"
+
+
+# ---------------------------------------------------------------- markup
+
+
+class Plain:
+    """Terminal text: no markup; diffs marked [-removed-]{+added+}."""
+
+    @staticmethod
+    def text(s: str) -> str:
+        return s
+
+    bold = italic = code = quote = text
+
+    @staticmethod
+    def removed(s: str) -> str:
+        return f"[-{s}-]"
+
+    @staticmethod
+    def added(s: str) -> str:
+        return f"{{+{s}+}}"
+
+
+class Html:
+    """Telegram HTML: every piece of text escaped, only tags Telegram supports."""
+
+    @staticmethod
+    def text(s: str) -> str:
+        return escape(s)
+
+    @staticmethod
+    def bold(s: str) -> str:
+        return f"<b>{escape(s)}</b>"
+
+    @staticmethod
+    def italic(s: str) -> str:
+        return f"<i>{escape(s)}</i>"
+
+    @staticmethod
+    def code(s: str) -> str:
+        return f"<code>{escape(s)}</code>"
+
+    @staticmethod
+    def quote(s: str) -> str:
+        return f"<blockquote>{escape(s)}</blockquote>"
+
+    @staticmethod
+    def removed(s: str) -> str:
+        return f"<s>{escape(s)}</s>"
+
+    @staticmethod
+    def added(s: str) -> str:
+        return f"<b><u>{escape(s)}</u></b>"
+
+
+Markup = type[Plain] | type[Html]
+
+
+# ---------------------------------------------------------------- answers
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer for Telegram: the question it answers, the best provision quoted, up to two more
+    one line each, and the disclaimer (answers can arrive out of order, so each says what it answers)."""
+    asked = Html.italic(f"问：{first_line(answer.question, QUESTION_SHOWN)}")
+    if answer.abstained or answer.best is None:
+        return f"{asked}\n{escape(ABSTAIN_TEXT)}"
+    best = answer.best
+    parts = [asked, Html.bold(best.reference), Html.quote(best.quote())]
+    if best.is_excerpt:
+        parts.append(Html.italic(f"（节选。点“全文”查看{best.article_reference}）"))
+    related = answer.citations[1 : 1 + RELATED_SHOWN]
+    if related:
+        parts.append("\n相关条款：")
+        parts += [f"• {Html.bold(c.reference)} {escape(first_line(c.quote()))}" for c in related]
+    parts.append("\n" + Html.italic(DISCLAIMER))
+    return "\n".join(parts)
+
+
+def more_html(citations: list[Citation]) -> str:
+    """The next hits (更多相关条款), each with its citation and the matching text."""
+    if not citations:
+        return escape("没有更多相关条款了。可以换个说法再问，或发送 /docs 查看收录的文件。")
+    parts = [Html.bold("更多相关条款：")]
+    for number, citation in enumerate(citations, 1):
+        parts.append(f"\n{number}. {Html.bold(citation.reference)}")
+        parts.append(Html.quote(citation.quote()))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- articles, diffs, documents
+
+
+def format_article(doc_title: str, article: Article, fmt: Markup = Plain) -> str:
+    """One whole article: citation, chapter, text, editorial notes and what became of a draft."""
+    lines = [fmt.bold(cite(doc_title, article))]
+    if article.chapter:
+        lines.append(fmt.italic(article.chapter))
+    lines.append(fmt.quote(article.text))
+    if article.notes:
+        lines.append(fmt.italic("注：" + "；".join(article.notes)))
+    if article.status is not None and article.paired_number is None:
+        fate = "已移动" if article.status.value == "moved" else "已删去"
+        lines.append(fmt.italic(f"（此条在二次审议稿中{fate}）"))
+    return "\n".join(lines)
+
+
+def article_html(view: ArticleView) -> str:
+    return format_article(view.doc.cite_title, view.article, Html)
+
+
+def article_plain(view: ArticleView) -> str:
+    return format_article(view.doc.cite_title, view.article, Plain)
+
+
+def format_diff(view: DiffView, fmt: Markup = Plain) -> str:
+    """Draft → current wording: removed text struck through, added text bold and underlined."""
+    heading = cite(view.doc.cite_title, view.current)
+    if view.draft is None:
+        return f"{fmt.bold(heading)} 是二次审议稿新增的条文：\n{fmt.quote(view.current.text)}"
+    legend = f"{fmt.removed('…')} 删去  {fmt.added('…')} 增加"
+    return "\n".join([f"{fmt.bold(heading)}（修订草案{view.draft.label}）",
+                      diff_body(view.segments, fmt), legend])
+
+
+def diff_body(segments: list[Segment], fmt: Markup) -> str:
+    marks = {"=": fmt.text, "-": fmt.removed, "+": fmt.added}
+    return "".join(marks[segment.op](segment.text) for segment in segments)
+
+
+def diff_html(view: DiffView) -> str:
+    return format_diff(view, Html)
+
+
+def diff_plain(view: DiffView) -> str:
+    return format_diff(view, Plain)
+
+
+def document_counts(info: DocumentInfo) -> str:
+    """35 条（修订草案 38 条）."""
+    return f"{info.current_count} 条" + (f"（修订草案 {info.draft_count} 条）" if info.draft_count else "")
+
+
+def format_docs(infos: list[DocumentInfo], fmt: Markup = Plain) -> str:
+    """The documents served: title, id for /article, article count and dates."""
+    if not infos:
+        return fmt.text("还没有收录任何文件。")
+    lines = [fmt.bold(f"收录的文件（{len(infos)} 件）：")]
+    for info in infos:
+        lines.append(f"\n{fmt.bold('《' + short_title(info.title) + '》')}  编号 {fmt.code(info.id)}")
+        details = "；".join([document_counts(info)] + info.dates)
+        lines.append(fmt.text(details))
+    lines.append("\n" + fmt.italic("查看条文：/article 编号 条号，如 /article sme_law 19"))
+    return "\n".join(lines)
+
+
+def docs_html(infos: list[DocumentInfo]) -> str:
+    return format_docs(infos, Html)
+
+
+def docs_plain(infos: list[DocumentInfo]) -> str:
+    return format_docs(infos, Plain)
+
+
+# ---------------------------------------------------------------- welcome and help
+
+
+def format_welcome(infos: list[DocumentInfo], fmt: Markup = Plain, examples_as_buttons: bool = False) -> str:
+    """/start: what the bot covers, how to ask, and that it quotes the law without advising."""
+    lines = [fmt.bold("您好！我是中小企业政策助手。"),
+             "我从下列文件中找出与您的问题相关的条文，原文引用并注明出处："]
+    lines += [fmt.text(f"• 《{short_title(info.title)}》") for info in infos]
+    if examples_as_buttons:
+        lines.append("\n直接用文字提问即可，也可以点下面的示例问题试试。")
+    else:
+        lines.append("\n直接用文字提问即可，例如：")
+        lines += [fmt.text(f"• {question}") for question in EXAMPLE_QUESTIONS]
+    lines.append("发送“第十一条”“促进法第十九条”可直接查看条文；/help 查看全部命令。")
+    lines.append("\n" + fmt.italic("本助手只摘录法规原文，仅供参考，不构成法律意见。"))
+    return "\n".join(lines)
+
+
+def format_help(fmt: Markup = Plain, extra: list[tuple[str, str]] | None = None) -> str:
+    """/help: the commands and how to ask a good question."""
+    lines = [fmt.bold("命令：")]
+    lines += [fmt.text(f"/{name} — {description}") for name, description in COMMANDS + (extra or [])]
+    lines += [
+        "",
+        fmt.bold("提问技巧："),
+        "• 写清具体事项，如“贷款到期续贷”“大企业拖欠货款”“政府采购预留份额”。",
+        "• 一次问一件事；回答引用的是法规原文，点“全文”看整条，点“更多相关条款”看其他条文。",
+        "• 直接发送“第十一条”“促进法第十九条”“支付条例第九条”可查看条文。",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- splitting long messages
+
+# A tag, an entity, or one character: the units a message may be cut between.
+TOKEN = re.compile(r"<[^<>]*>|&#?[0-9A-Za-z]+;|[\s\S]")
+TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^>]*>")
+SENTENCE_ENDS = "。；！？"
+# Cut priorities: a blank line, a line break, the end of a sentence, anywhere.
+BLANK_LINE, LINE, SENTENCE, ANYWHERE = 3, 2, 1, 0
+
+
+def text_size(text: str) -> int:
+    """Length in UTF-16 units, tags included: an upper bound of what Telegram counts."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut HTML into messages of at most `limit`, at paragraph boundaries where possible.
+
+    Never cuts inside a tag or entity; tags open at a cut are closed before it and reopened after.
+    """
+    chunks: list[str] = []
+    rest = text.strip("\n")
+    while text_size(rest) > limit:
+        head, rest = _cut(rest, limit)
+        chunks.append(head)
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """Split off the first message of `text`: (head with open tags closed, rest with them reopened)."""
+    stack: list[tuple[str, str]] = []  # (name, opening tag) of the tags open so far
+    best: dict[int, tuple[int, list[tuple[str, str]], int]] = {}  # priority → (end offset, stack, size)
+    size = 0
+    last_text = ""  # the last two characters of text, to tell a blank line from a line break
+    tokens = TOKEN.finditer(text)
+    token = next(tokens, None)
+    while token is not None and size <= limit:
+        following = next(tokens, None)
+        tag = TAG.fullmatch(token.group())
+        if tag and tag.group(1):
+            if stack and stack[-1][0] == tag.group(2).lower():
+                stack.pop()
+        elif tag:
+            stack.append((tag.group(2).lower(), token.group()))
+        else:  # an entity stands for one character that is neither a line break nor 。
+            last_text = (last_text + (token.group() if len(token.group()) == 1 else "x"))[-2:]
+        size += text_size(token.group())
+        # Never end a message just after an opening tag or just before a closing one.
+        if not (tag and not tag.group(1)) and not (following and following.group().startswith("</")):
+            cost = size + sum(text_size(f"</{name}>") for name, _ in stack)
+            if cost <= limit:
+                best[_priority(last_text)] = (token.end(), list(stack), cost)
+        token = following
+    end, open_tags = _choose(best, limit, text)
+    head = text[:end].rstrip("\n") + "".join(f"</{name}>" for name, _ in reversed(open_tags))
+    rest = "".join(opening for _, opening in open_tags) + text[end:].lstrip("\n")
+    return head, rest
+
+
+def _priority(last_text: str) -> int:
+    if last_text == "\n\n":
+        return BLANK_LINE
+    if last_text.endswith("\n"):
+        return LINE
+    if last_text[-1:] in SENTENCE_ENDS:
+        return SENTENCE
+    return ANYWHERE
+
+
+def _choose(best: dict[int, tuple[int, list[tuple[str, str]], int]], limit: int,
+            text: str) -> tuple[int, list[tuple[str, str]]]:
+    """The best cut: the highest priority that still fills a fair part of the message."""
+    for priority in (BLANK_LINE, LINE, SENTENCE, ANYWHERE):
+        if priority in best and best[priority][2] >= limit // 3:
+            return best[priority][0], best[priority][1]
+    if not best:
+        raise ValueError(f"message limit {limit} is too small for {text[:40]!r}…")
+    index, stack, _ = best[max(best)]
+    return index, stack

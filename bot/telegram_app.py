@@ -1,0 +1,401 @@
+"""The Telegram bot: `build_application` is the one place the Application is built.
+
+Handlers are thin: parse the update, call `Conversation` (off the event loop: encoding, FAISS and
+SQLite block), render with `bot.render`, send. Button callback_data refers to the logged question
+by id ("f:<qid>:<hit>", "m:<qid>", "fb:<qid>:+1"), never to document ids, so it stays within
+Telegram's 64 bytes however long document ids become.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from html import escape
+from urllib.parse import urlparse
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from policy_corpus.config import Config, ConfigError, TelegramSettings
+from policy_corpus.errors import CorpusError
+
+from .assistant import Assistant
+from .conversation import Asked, Conversation, ExpiredError, UsageError
+from .questionlog import QUESTIONS_FILE, QuestionLog
+from .ratelimit import RateLimiter
+from .render import (
+    COMMANDS,
+    ERROR_TEXT,
+    EXAMPLE_QUESTIONS,
+    SLOW_DOWN_TEXT,
+    UNKNOWN_COMMAND_TEXT,
+    Html,
+    answer_html,
+    article_html,
+    diff_html,
+    docs_html,
+    format_help,
+    format_welcome,
+    more_html,
+    split_message,
+)
+
+logger = logging.getLogger(__name__)
+
+ASSISTANT, CONVERSATION, LIMITER = "assistant", "conversation", "rate_limiter"
+CONCURRENT_UPDATES = 8  # one owner's slow question must not hold up everyone else's
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+VOTE_LABELS = {1: "👍", -1: "👎"}
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def build_application(config: Config, assistant: Assistant, token: str, *,
+                      question_log: QuestionLog | None = None,
+                      limiter: RateLimiter | None = None) -> Application:
+    """The bot, pointed at the configured Bot API server, with every handler registered."""
+    settings = config.telegram
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(register_commands)
+        .post_shutdown(close_question_log)
+        .build()
+    )
+    log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE)
+    application.bot_data[ASSISTANT] = assistant
+    application.bot_data[CONVERSATION] = Conversation(assistant, log)
+    application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count,
+                                                           settings.rate_limit_seconds)
+    application.add_handler(TypeHandler(Update, rate_limit), group=-1)
+    text = filters.UpdateType.MESSAGE & filters.TEXT
+    application.add_handlers([
+        CommandHandler("start", start),
+        CommandHandler("help", show_help),
+        CommandHandler("article", show_article),
+        CommandHandler("diff", show_diff),
+        CommandHandler("docs", show_docs),
+        MessageHandler(text & filters.COMMAND, unknown_command),
+        MessageHandler(text & ~filters.COMMAND, text_message),
+        CallbackQueryHandler(example_question, pattern=r"^ex:\d+$"),
+        CallbackQueryHandler(full_article, pattern=r"^f:\d+:\d+$"),
+        CallbackQueryHandler(more_hits, pattern=r"^m:\d+$"),
+        CallbackQueryHandler(feedback, pattern=r"^fb:\d+:[+-]1$"),
+        CallbackQueryHandler(stale_button),
+    ])
+    application.add_error_handler(on_error)
+    return application
+
+
+async def register_commands(application: Application) -> None:
+    """post_init: the command menu owners see next to the text box."""
+    await application.bot.set_my_commands(COMMANDS)
+
+
+async def close_question_log(application: Application) -> None:
+    """post_shutdown: close questions.db."""
+    conversation: Conversation = application.bot_data[CONVERSATION]
+    if conversation.log is not None:
+        conversation.log.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def conversation_of(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
+    return context.bot_data[CONVERSATION]
+
+
+async def send_html(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
+                    markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send HTML split into messages within Telegram's limit; buttons go under the last one."""
+    chunks = split_message(text)
+    for number, chunk in enumerate(chunks, 1):
+        await context.bot.send_message(update.effective_chat.id, chunk, parse_mode=ParseMode.HTML,
+                                       reply_markup=markup if number == len(chunks) else None)
+
+
+def replies_to_mistakes(handler: Handler) -> Handler:
+    """Turn errors a person can fix (bad input, unknown article, stale button) into a reply."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await handler(update, context)
+        except (UsageError, CorpusError) as error:
+            if update.callback_query is not None and await try_answer(update, str(error)):
+                return
+            await send_html(update, context, escape(str(error)))
+
+    return wrapper
+
+
+async def try_answer(update: Update, text: str | None = None) -> bool:
+    """Answer the update's callback query unless it was answered already."""
+    try:
+        return await update.callback_query.answer(text[:200] if text else None)
+    except TelegramError:
+        return False
+
+
+def callback_numbers(data: str) -> list[int]:
+    """The numbers after the prefix: "fb:12:-1" → [12, -1]."""
+    return [int(part) for part in data.split(":")[1:]]
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def examples_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(q, f"ex:{i}")] for i, q in enumerate(EXAMPLE_QUESTIONS)])
+
+
+def answer_keyboard(asked: Asked) -> InlineKeyboardMarkup | None:
+    """全文 / 更多相关条款 under an answer (not under an abstention), then 👍 / 👎."""
+    qid = asked.question_id
+    if qid is None:
+        return None
+    rows = []
+    if not asked.answer.abstained:
+        rows.append([button("全文", f"f:{qid}:0")])
+        if asked.answer.more:
+            rows[0].append(button("更多相关条款", f"m:{qid}"))
+    rows.append([button(label, f"fb:{qid}:{value:+d}") for value, label in VOTE_LABELS.items()])
+    return InlineKeyboardMarkup(rows)
+
+
+def with_vote(markup: InlineKeyboardMarkup, vote: int) -> InlineKeyboardMarkup:
+    """The same buttons with the chosen feedback marked."""
+    def mark(b: InlineKeyboardButton) -> InlineKeyboardButton:
+        if not (b.callback_data or "").startswith("fb:"):
+            return b
+        value = callback_numbers(b.callback_data)[1]
+        return button(VOTE_LABELS[value] + (" 已反馈" if value == vote else ""), b.callback_data)
+
+    return InlineKeyboardMarkup([[mark(b) for b in row] for row in markup.inline_keyboard])
+
+
+# ---------------------------------------------------------------- guards
+
+
+async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Group −1: beyond the per-user rate, say "slow down" once and drop the update."""
+    user = update.effective_user
+    if user is None or not counts_as_question(update):
+        return
+    verdict = context.bot_data[LIMITER].check(user.id)
+    if verdict.allowed:
+        return
+    text = SLOW_DOWN_TEXT.format(seconds=verdict.retry_seconds)
+    if update.callback_query is not None:
+        await try_answer(update, text)
+    elif verdict.first_refusal:
+        await update.effective_message.reply_text(text)
+    raise ApplicationHandlerStop
+
+
+def counts_as_question(update: Update) -> bool:
+    """Text messages (commands too) and example-question taps count; other button taps don't."""
+    if update.callback_query is not None:
+        return (update.callback_query.data or "").startswith("ex:")
+    return update.message is not None and bool(update.message.text)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error with the update id, tell the person briefly; the bot keeps running."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("error while handling update %s", update_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.callback_query is not None:
+        await try_answer(update)
+    try:
+        await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
+    except TelegramError:
+        logger.warning("could not tell the user about the error in update %s", update_id)
+
+
+# ---------------------------------------------------------------- commands
+
+
+@replies_to_mistakes
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: what the bot covers, example questions to tap, and that it is not legal advice."""
+    infos = await asyncio.to_thread(conversation_of(context).documents)
+    await send_html(update, context, format_welcome(infos, Html, examples_as_buttons=True),
+                    examples_keyboard())
+
+
+async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: commands and tips."""
+    await send_html(update, context, format_help(Html))
+
+
+@replies_to_mistakes
+async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/article [doc] N: the whole article."""
+    view = await asyncio.to_thread(conversation_of(context).article, context.args or [])
+    await send_html(update, context, article_html(view))
+
+
+@replies_to_mistakes
+async def show_diff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/diff [doc] N: draft → current wording."""
+    view = await asyncio.to_thread(conversation_of(context).diff, context.args or [])
+    await send_html(update, context, diff_html(view))
+
+
+@replies_to_mistakes
+async def show_docs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/docs: the documents with their article counts and dates."""
+    infos = await asyncio.to_thread(conversation_of(context).documents)
+    await send_html(update, context, docs_html(infos))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send_html(update, context, escape(UNKNOWN_COMMAND_TEXT))
+
+
+# ---------------------------------------------------------------- questions
+
+
+@replies_to_mistakes
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text: a typed lookup (第十一条) shows the article; anything else is a question."""
+    text = update.effective_message.text
+    view = await asyncio.to_thread(conversation_of(context).lookup, text)
+    if view is not None:
+        await send_html(update, context, article_html(view))
+    else:
+        await answer_question(update, context, text)
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    """Search (showing "typing…"), log, and reply with the cited answer and its buttons."""
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    asked = await asyncio.to_thread(conversation_of(context).ask, question, update.effective_user.id)
+    await send_html(update, context, answer_html(asked.answer), answer_keyboard(asked))
+
+
+@replies_to_mistakes
+async def example_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tapped example question under /start is answered like a typed one."""
+    [index] = callback_numbers(update.callback_query.data)
+    if index >= len(EXAMPLE_QUESTIONS):
+        raise ExpiredError("这个按钮已经失效了，请直接输入您的问题。")
+    await update.callback_query.answer()
+    await answer_question(update, context, EXAMPLE_QUESTIONS[index])
+
+
+# ---------------------------------------------------------------- buttons under an answer
+
+
+@replies_to_mistakes
+async def full_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """全文: the whole article of a hit, split if long."""
+    question_id, index = callback_numbers(update.callback_query.data)
+    view = await asyncio.to_thread(conversation_of(context).hit, question_id, index)
+    await update.callback_query.answer()
+    await send_html(update, context, article_html(view))
+
+
+@replies_to_mistakes
+async def more_hits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """更多相关条款: the next hits, each with a button for its whole article."""
+    [question_id] = callback_numbers(update.callback_query.data)
+    hits = await asyncio.to_thread(conversation_of(context).more, question_id)
+    await update.callback_query.answer()
+    buttons = [button(f"{n}. 全文", f"f:{question_id}:{index}") for n, (index, _) in enumerate(hits, 1)]
+    markup = InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)]) if buttons else None
+    await send_html(update, context, more_html([citation for _, citation in hits]), markup)
+
+
+@replies_to_mistakes
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍 / 👎: store the vote, thank the person, mark the chosen button (unless already marked)."""
+    query = update.callback_query
+    question_id, vote = callback_numbers(query.data)
+    await asyncio.to_thread(conversation_of(context).feedback, question_id, update.effective_user.id, vote)
+    await query.answer("感谢反馈！")
+    current = query.message.reply_markup if query.message is not None else None
+    if current is not None and (marked := with_vote(current, vote)) != current:
+        await query.edit_message_reply_markup(marked)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button this version of the bot does not know (e.g. from an old message)."""
+    await try_answer(update, "这个按钮已经失效了，请重新提问。")
+
+
+# ---------------------------------------------------------------- running
+
+
+def check_settings(settings: TelegramSettings) -> None:
+    """Refuse a mode or webhook configuration that cannot work, before connecting."""
+    if settings.mode not in ("polling", "webhook"):
+        raise ConfigError(f"telegram.mode must be polling or webhook, not {settings.mode!r}")
+    if settings.mode == "webhook":
+        if not settings.webhook_url:
+            raise ConfigError("webhook mode needs telegram.webhook_url (the public HTTPS URL)")
+        if not WEBHOOK_SECRET.match(settings.webhook_secret):
+            raise ConfigError("webhook mode needs telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): "
+                              "1-256 characters of A-Z a-z 0-9 _ -")
+
+
+def run_bot(config: Config, assistant: Assistant, token: str) -> None:
+    """Serve until interrupted: long polling, or a webhook server when configured."""
+    settings = config.telegram
+    check_settings(settings)
+    redact_in_logs(token)
+    application = build_application(config, assistant, token)
+    if settings.mode == "webhook":
+        application.run_webhook(
+            listen=settings.webhook_listen, port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES)
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+class RedactFilter(logging.Filter):
+    """Replaces a secret in log messages and tracebacks (error texts can carry request URLs)."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "<TOKEN>"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, "<TOKEN>")
+        return True
+
+
+def redact_in_logs(token: str) -> None:
+    """Keep the bot token out of every log line the root handlers write."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactFilter(token))

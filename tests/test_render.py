@@ -1,0 +1,140 @@
+"""bot.render: escaping of law and user text, and splitting long HTML into Telegram messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answer import ABSTAIN_TEXT, Answer, Citation
+from bot.assistant import ArticleView, DiffView
+from bot.render import (
+    answer_html,
+    article_html,
+    article_plain,
+    diff_html,
+    diff_plain,
+    docs_html,
+    split_message,
+    text_size,
+)
+from policy_corpus.citation import diff_text
+from policy_corpus.model import Article, Item, Paragraph, Version
+from policy_corpus.store import DocumentInfo
+
+from .telegram_stub import parse_html
+
+DOC = DocumentInfo(id="demo", title="中华人民共和国示范<法>", cite_title="中华人民共和国示范<法>",
+                   source="demo.md", kind="markdown", content_hash="x",
+                   dates=["2020年1月1日 施行"], current_count=3, draft_count=2)
+
+
+def article(*paragraphs: str, number: int = 3, title: str = "", version: Version = Version.CURRENT) -> Article:
+    return Article(number, [Paragraph(i, text) for i, text in enumerate(paragraphs, 1)],
+                   version=version, title=title)
+
+
+def assert_messages(chunks: list[str], limit: int) -> str:
+    """Every chunk is valid Telegram HTML within the limit; returns the chunks' plain text joined."""
+    plains = []
+    for chunk in chunks:
+        assert text_size(chunk) <= limit
+        plain, _ = parse_html(chunk)
+        plains.append(plain)
+    return "\n".join(plains)
+
+
+def test_short_text_is_one_message():
+    assert split_message("<b>第一条</b>\n正文。") == ["<b>第一条</b>\n正文。"]
+
+
+def test_splits_at_blank_lines_and_keeps_every_paragraph():
+    paragraphs = [f"第{i}段：" + "这是一句话。" * 40 for i in range(30)]
+    text = "\n\n".join(paragraphs)
+    chunks = split_message(text, limit=1000)
+    assert len(chunks) > 1
+    joined = assert_messages(chunks, 1000)
+    assert joined.replace("\n", "") == text.replace("\n", "")
+    for chunk in chunks:  # whole paragraphs only
+        assert chunk.startswith("第") and chunk.endswith("。")
+
+
+def test_blockquote_is_closed_and_reopened_at_a_split():
+    body = "\n".join(f"（{i}）" + "条文内容，&lt;含尖括号&gt; &amp; 符号。" * 10 for i in range(40))
+    text = f"<b>《示范法》第三条</b>\n<blockquote>{body}</blockquote>\n<i>注：无</i>"
+    chunks = split_message(text, limit=800)
+    assert len(chunks) > 3
+    assert_messages(chunks, 800)
+    assert chunks[0].startswith("<b>《示范法》第三条</b>")
+    assert all(chunk.startswith("<blockquote>") for chunk in chunks[1:])
+    assert all(chunk.endswith("</blockquote>") for chunk in chunks[:-1])
+    assert chunks[-1].endswith("<i>注：无</i>")
+
+
+def test_one_long_paragraph_is_split_at_sentence_ends():
+    sentence = "县级以上人民政府应当采取措施支持中小企业发展；"
+    text = "<blockquote>" + sentence * 300 + "完。</blockquote>"
+    chunks = split_message(text, limit=500)
+    assert_messages(chunks, 500)
+    for chunk in chunks[:-1]:
+        assert chunk.removesuffix("</blockquote>").endswith("；")
+
+
+def test_never_cuts_inside_an_entity_or_tag():
+    text = "<b>" + "&amp;" * 300 + "</b>" + "<i>x</i>" * 100
+    chunks = split_message(text, limit=97)
+    joined = assert_messages(chunks, 97)
+    assert joined.replace("\n", "") == "&" * 300 + "x" * 100
+
+
+def test_limit_too_small_is_refused():
+    with pytest.raises(ValueError):
+        split_message("<blockquote>" + "字" * 50 + "</blockquote>", limit=10)
+
+
+def test_article_text_is_escaped():
+    view = ArticleView(DOC, article("禁止 <script> & “附加条件”", "第二款 a > b", title="定义"))
+    html = article_html(view)
+    plain, entities = parse_html(html)
+    assert plain.splitlines()[0] == "《示范<法>》第三条【定义】"
+    assert "禁止 <script> & “附加条件”" in plain and "a > b" in plain
+    assert {e["type"] for e in entities} == {"bold", "blockquote"}
+    assert article_plain(view) == "《示范<法>》第三条【定义】\n禁止 <script> & “附加条件”\n第二款 a > b"
+
+
+def test_answer_quotes_best_provision_and_escapes_the_question():
+    best = Article(11, [Paragraph(1, "鼓励金融机构：", [Item(i, f"（{i}）措施{i}；" * 30) for i in range(1, 8)])],
+                   title="金融<支持>")
+    other = article("拖欠 & 逾期利息。", number=17)
+    answer = Answer("<b>贷款</b> & 续贷", False,
+                    [Citation("demo", DOC.cite_title, best, 1, 7, 3.0), Citation("demo", DOC.cite_title, other)])
+    plain, entities = parse_html(answer_html(answer))
+    lines = plain.splitlines()
+    assert lines[0] == "问：<b>贷款</b> & 续贷"
+    assert lines[1] == "《示范<法>》第十一条第（七）项【金融<支持>】"
+    assert lines[2] == "鼓励金融机构："
+    assert "（节选" in plain and "• 《示范<法>》第十七条 拖欠 & 逾期利息。" in plain
+    assert "不构成法律意见" in lines[-1]
+    assert [e["type"] for e in entities].count("blockquote") == 1
+
+
+def test_abstention_shows_no_provision():
+    plain, _ = parse_html(answer_html(Answer("今天天气怎么样？<>", True, [], [])))
+    assert plain == "问：今天天气怎么样？<>\n" + ABSTAIN_TEXT
+
+
+def test_diff_marks_removed_and_added_text():
+    draft = article("银行应当支持小企业。", version=Version.DRAFT)
+    current = article("金融机构应当支持中小企业 & 个体户。")
+    view = DiffView(DOC, current, draft, diff_text(draft.text, current.text))
+    html = diff_html(view)
+    assert "<s>银行</s><b><u>金融机构</u></b>" in html
+    assert "&amp; 个体户" in html
+    parse_html(html)
+    assert "[-银行-]{+金融机构+}" in diff_plain(view)
+    new = diff_html(DiffView(DOC, current, None, []))
+    assert "新增" in parse_html(new)[0]
+
+
+def test_docs_lists_titles_counts_and_dates():
+    plain, _ = parse_html(docs_html([DOC]))
+    assert "《示范<法>》  编号 demo" in plain
+    assert "3 条（修订草案 2 条）；2020年1月1日 施行" in plain
