@@ -22,6 +22,7 @@ from .units import article_heading, article_units
 
 logger = logging.getLogger(__name__)
 INDEX_META = "index.json"
+INDEX_FORMAT = 2  # bump when the files an index is made of change; older indexes are rebuilt
 _encoders: dict[tuple, Encoder] = {}
 
 
@@ -32,6 +33,15 @@ def get_encoder(config: Config) -> Encoder:
     if key not in _encoders:
         _encoders[key] = Encoder(settings.model, settings.max_seq_length, settings.batch_size, settings.threads)
     return _encoders[key]
+
+
+def index_is_current(folder: Path, config: Config) -> bool:
+    """Whether `folder` holds an index this version of policybot can load, built with the configured model."""
+    try:
+        meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return meta.get("format") == INDEX_FORMAT and meta.get("model") == config.embeddings.model
 
 
 def background_path(config: Config) -> Path | None:
@@ -82,7 +92,7 @@ def build_index(store: Store, folder: Path, config: Config) -> dict:
     (folder / "units.json").write_text(json.dumps(
         {"articles": keys, "units": [[u.article, u.paragraph, u.item] for u in units]}, ensure_ascii=False),
         encoding="utf-8")
-    meta = {"model": encoder.name, "dimension": encoder.dimension, "metric": "inner_product",
+    meta = {"format": INDEX_FORMAT, "model": encoder.name, "dimension": encoder.dimension, "metric": "inner_product",
             "index_type": type(index).__name__, "articles": len(keys), "units": len(units),
             "embedded": embedded, "seconds": round(time.perf_counter() - started, 2)}
     (folder / INDEX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
