@@ -62,6 +62,7 @@ class Answer:
     abstained: bool
     citations: list[Citation] = field(default_factory=list)  # best first; shown
     more: list[Citation] = field(default_factory=list)  # the next hits, for 更多相关条款
+    corpus_version: str | None = None  # the corpus version that answered
 
     @property
     def best(self) -> Citation | None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from policy_corpus.citation import Segment, diff_text, short_title
 from policy_corpus.config import Config
@@ -50,75 +53,124 @@ class DiffView:
     segments: list[Segment]
 
 
+@dataclass
+class _Serving:
+    """One loaded corpus version. Its store is closed once it is retired and no call uses it."""
+
+    version: str
+    store: Store
+    searcher: Any
+    users: int = 0
+    retired: bool = False
+
+
 class Assistant:
-    """Answers from the corpus version that is serving; `refresh()` switches to a newer one."""
+    """Answers from the corpus version that is serving; `refresh()` switches to a newer one.
+
+    A question or lookup uses one version from start to end: a switch in the middle lets it
+    finish on the old version, whose store is closed only when the last such call is done.
+    """
 
     def __init__(self, config: Config, library: Library | None = None) -> None:
         self.config = config
         self.library = library or Library(config.data_path, config.corpus.keep_versions)
         self._lock = threading.Lock()
-        self.version: str | None = None
-        self.store: Store | None = None
-        self.searcher = None
+        self._refresh_lock = threading.Lock()
+        self._serving: _Serving | None = None
         self.refresh()
 
     # ------------------------------------------------------------ version switching
 
+    @property
+    def version(self) -> str | None:
+        return self._serving.version if self._serving is not None else None
+
+    @property
+    def store(self) -> Store | None:
+        return self._serving.store if self._serving is not None else None
+
+    @property
+    def searcher(self) -> Any:
+        return self._serving.searcher if self._serving is not None else None
+
     def refresh(self) -> bool:
         """Load the published version if it is not the one loaded; True when it switched."""
-        name = self.library.current_name()
-        if name is None or name == self.version:
-            return False
-        from embeddings.search import Searcher
+        with self._refresh_lock:
+            name = self.library.current_name()
+            if name is None or name == self.version:
+                return False
+            from embeddings.search import Searcher
 
-        folder = self.library.versions_dir / name
-        store = Store(folder / "store.db", read_only=True)
-        searcher = Searcher.load(folder, self.config, store)
-        with self._lock:  # swap all three together: a question sees one version or the other
-            old_store = self.store
-            self.version, self.store, self.searcher = name, store, searcher
-        if old_store is not None:
-            old_store.close()
-        return True
+            folder = self.library.versions_dir / name
+            store = Store(folder / "store.db", read_only=True)
+            try:
+                searcher = Searcher.load(folder, self.config, store)
+            except BaseException:
+                store.close()
+                raise
+            with self._lock:  # swap store and searcher together: a call sees one version or the other
+                old, self._serving = self._serving, _Serving(name, store, searcher)
+                close_old = old is not None and old.users == 0
+                if old is not None:
+                    old.retired = True
+            if close_old:
+                old.store.close()
+            return True
+
+    @contextmanager
+    def _use(self) -> Iterator[_Serving]:
+        """The serving version, kept open until the caller is done with it."""
+        with self._lock:
+            serving = self._serving
+            if serving is None:
+                raise UnknownDocumentError("还没有发布任何文件：请先运行 policybot ingest。")
+            serving.users += 1
+        try:
+            yield serving
+        finally:
+            with self._lock:
+                serving.users -= 1
+                close = serving.retired and serving.users == 0
+            if close:
+                serving.store.close()
 
     @property
     def version_dir(self) -> Path:
         return self.library.versions_dir / (self.version or "")
-
-    def _require_store(self) -> Store:
-        if self.store is None:
-            raise UnknownDocumentError("还没有发布任何文件：请先运行 policybot ingest。")
-        return self.store
 
     # ------------------------------------------------------------ questions
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a free-text question with the provisions that apply, or abstain."""
         top_k = top_k or self.config.search.top_k
-        with self._lock:
-            self._require_store()
-            searcher = self.searcher
-        result = searcher.search(question, top_k=top_k + 5)
+        with self._use() as serving:
+            result = serving.searcher.search(question, top_k=top_k + 5)
         citations = [
             Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score)
             for hit in result.hits
         ]
         if result.abstained:
-            return Answer(question, True, [], citations)
-        return Answer(question, False, citations[:top_k], citations[top_k:])
+            return Answer(question, True, [], citations, serving.version)
+        return Answer(question, False, citations[:top_k], citations[top_k:], serving.version)
 
     # ------------------------------------------------------------ lookups
 
     def documents(self) -> list[DocumentInfo]:
-        return self._require_store().documents()
+        with self._use() as serving:
+            return serving.store.documents()
 
     def article(self, doc_id: str, number: int, version: Version = Version.CURRENT, sub: int = 0) -> ArticleView:
-        store = self._require_store()
-        return ArticleView(store.document(doc_id), store.article(doc_id, number, version, sub))
+        with self._use() as serving:
+            store = serving.store
+            return ArticleView(store.document(doc_id), store.article(doc_id, number, version, sub))
 
     def diff(self, doc_id: str, number: int, sub: int = 0) -> DiffView:
         """Draft → current wording of current article `number` (raises if the document has one version)."""
-        store = self._require_store()
+        with self._use() as serving:
+            return self._diff(serving.store, doc_id, number, sub)
+
+    @staticmethod
+    def _diff(store: Store, doc_id: str, number: int, sub: int) -> DiffView:
         doc = store.document(doc_id)
         current = store.article(doc_id, number, Version.CURRENT, sub)
         if not doc.draft_count:
@@ -135,16 +187,22 @@ class Assistant:
             return None
         number, sub = parse_article_ref(match.group("num") + (f"之{match.group('sub')}" if match.group("sub") else ""))
         name = match.group("name").strip("《》〈〉 ")
-        if not name:
-            return self.default_document(), number, sub
-        store = self._require_store()
-        if not find_documents(name, store.documents()) and name not in store.document_ids():
-            return None  # "什么是第十一条" names no document: treat it as a question
-        return self.resolve_document(name, number), number, sub
+        with self._use() as serving:
+            store = serving.store
+            if not name:
+                return self._default_document(store), number, sub
+            if not find_documents(name, store.documents()) and name not in store.document_ids():
+                return None  # "什么是第十一条" names no document: treat it as a question
+            return self._resolve_document(store, name, number), number, sub
 
     def default_document(self) -> str:
         """The document a bare 第十一条 means: the Hunan measures, or the first document served."""
-        ids = self._require_store().document_ids()
+        with self._use() as serving:
+            return self._default_document(serving.store)
+
+    @staticmethod
+    def _default_document(store: Store) -> str:
+        ids = store.document_ids()
         return DEFAULT_DOCUMENT if DEFAULT_DOCUMENT in ids else ids[0]
 
     def resolve_document(self, name: str, number: int | None = None) -> str:
@@ -152,7 +210,11 @@ class Assistant:
 
         Names resolve to the version in force; an id reaches any version.
         """
-        store = self._require_store()
+        with self._use() as serving:
+            return self._resolve_document(serving.store, name, number)
+
+    @staticmethod
+    def _resolve_document(store: Store, name: str, number: int | None) -> str:
         if name in store.document_ids():
             return name
         found = find_documents(name, store.documents(in_force_only=True))

@@ -28,9 +28,9 @@ from policy_corpus.errors import CorpusError
 from policy_corpus.library import Library, NothingPublishedError
 from policy_corpus.model import Article, Version
 from policy_corpus.numerals import parse_article_ref
-from policy_corpus.sources import load_sources
 from policy_corpus.store import Store
 
+from .admin import reload_from_disk
 from .answer import Answer, plain_answer
 from .assistant import Assistant, DiffView
 from .conversation import Conversation, UsageError
@@ -111,12 +111,14 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     if args.if_missing and library.current_name() is not None and not stale:
         return 0
     paths = args.corpus or config.source_paths
-    loaded = load_sources(paths)
-    for name, reason in loaded.skipped:
+    # the same as the bot's /reload: documents uploaded through the bot stay, and a file that no
+    # longer parses keeps its served version
+    reloaded = reload_from_disk(library, paths, make_index_builder(config), force=stale)
+    for name, reason in reloaded.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
-    if not loaded.documents:
-        raise UsageError(f"no documents with articles found in {', '.join(map(str, paths))}")
-    result = library.publish(loaded.documents, make_index_builder(config), force=stale)
+    for doc_id in reloaded.uploads_kept:
+        print(f"kept {doc_id} as uploaded through the bot (the file of that id is not used)", file=sys.stderr)
+    result = reloaded.result
     for change in result.changes:
         if change.action == "removed":
             print(f"{change.doc_id}\t(removed)")
@@ -126,7 +128,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
             counts += f", draft {change.draft_count}"
         print(f"{change.doc_id}\t{change.title}\t{counts}\t{change.action}")
     state = f"published version {result.version}" if result.published else f"unchanged, serving version {result.version}"
-    print(f"{len(loaded.documents)} documents; {state}", file=sys.stderr)
+    print(f"{len(result.changes) - sum(c.action == 'removed' for c in result.changes)} documents; {state}",
+          file=sys.stderr)
     return 0
 
 

@@ -48,7 +48,8 @@ class Conversation:
         answer = self.assistant.ask(question.strip(), top_k)
         if self.log is None:
             return Asked(answer)
-        return Asked(answer, self.log.log_question(user_id, answer, self.assistant.version))
+        version = answer.corpus_version or self.assistant.version
+        return Asked(answer, self.log.log_question(user_id, answer, version))
 
     def lookup(self, text: str) -> ArticleView | None:
         """A typed lookup (第十一条, 促进法第十九条) as the whole article; None if `text` is a question."""

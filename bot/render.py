@@ -8,14 +8,20 @@ into messages within Telegram's limit without breaking tags or entities.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from html import escape
+from typing import TYPE_CHECKING
 
 from policy_corpus.citation import Segment, cite, short_title
-from policy_corpus.model import Article
+from policy_corpus.model import Article, Version
 from policy_corpus.store import DocumentInfo
 
 from .answer import ABSTAIN_TEXT, DISCLAIMER, Answer, Citation, first_line
 from .assistant import ArticleView, DiffView
+
+if TYPE_CHECKING:
+    from .admin import CorpusOverview, Refreshed, RemovalPreview, UploadPreview
+    from .questionlog import Stats
 
 MESSAGE_LIMIT = 4096  # Telegram's limit per message
 RELATED_SHOWN = 2  # provisions listed one line each under the best one
@@ -29,6 +35,14 @@ COMMANDS: list[tuple[str, str]] = [
     ("diff", "湖南办法修订前后对比：/diff 11"),
     ("docs", "收录的文件"),
 ]
+# Staff only: shown in /help and the command menu of admins' chats, never in everyone's menu.
+ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("corpus", "管理员：正在服务的语料版本、文件和旧版本"),
+    ("reload", "管理员：从语料文件夹重新收录并发布"),
+    ("rollback", "管理员：回退到上一个版本"),
+    ("remove", "管理员：删除文件：/remove 编号"),
+    ("stats", "管理员：提问统计：/stats 7"),
+]
 EXAMPLE_QUESTIONS = [
     "银行贷款到期了，能不能不还本金直接续贷？",
     "大企业拖欠我们的货款怎么办？",
@@ -39,6 +53,16 @@ DIFF_USAGE = "用法：/diff 条号，如 /diff 11（湖南办法修订草案与
 SLOW_DOWN_TEXT = "您发得有点快，请等 {seconds} 秒再问。"
 UNKNOWN_COMMAND_TEXT = "没有这个命令。发送 /help 查看可用的命令。"
 ERROR_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。"
+NOT_ADMIN_TEXT = "抱歉，这个操作仅限管理员使用。"
+BUSY_TEXT = "正在更新，请稍候。上一项更新完成后再试。"
+REMOVE_USAGE = "用法：/remove 文件编号，如 /remove payment（编号见 /corpus）"
+STATS_USAGE = "用法：/stats [天数]，如 /stats 7（默认 7 天，最多 365 天）"
+CANCELLED_TEXT = "已取消，正在服务的语料没有改动。"
+PUBLISHING_TEXT = "正在发布，请稍候…"
+UPLOAD_TIP = "上传文件：直接发送 .txt / .md / .docx 文件（UTF-8 或 GB18030），在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
+VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
+ACTION_NAMES = {"added": "新增", "changed": "修改", "removed": "删除"}
+LABELS_SHOWN = 15
 
 
 # ---------------------------------------------------------------- markup
@@ -233,6 +257,147 @@ def format_help(fmt: Markup = Plain, extra: list[tuple[str, str]] | None = None)
         "• 直接发送“第十一条”“促进法第十九条”“支付条例第九条”可查看条文。",
     ]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- staff (admin commands)
+
+
+def admin_help_html() -> str:
+    """/help for an admin: every command, the staff ones too, and how to upload."""
+    return format_help(Html, ADMIN_COMMANDS) + "\n\n" + Html.bold("管理员：") + "\n" + escape(UPLOAD_TIP)
+
+
+def preview_html(preview: UploadPreview) -> str:
+    """An upload before 确认: title, articles per version, and what changes against the serving version."""
+    lines = [Html.bold(f"预览：《{short_title(preview.title)}》"),
+             f"编号 {Html.code(preview.doc_id)}；"
+             + (escape(f"将替换正在服务的《{short_title(preview.replaces)}》") if preview.replaces else "新文件")]
+    lines += [escape(f"{VERSION_NAMES[v.version]}：{v.count} 条") for v in preview.versions if v.count]
+    against = f"与正在服务的版本 {preview.serving_version} 相比：" if preview.serving_version else "与正在服务的语料相比："
+    lines.append("\n" + escape(against))
+    for changes in preview.versions:
+        prefix = f"{VERSION_NAMES[changes.version]}" if len(preview.versions) > 1 else ""
+        if preview.replaces is None:
+            lines.append(escape(f"• {prefix}新增 {len(changes.added)} 条"))
+            continue
+        parts = [("新增", changes.added), ("删去", changes.removed), ("修改", changes.changed)]
+        for name, labels in parts:
+            if labels:
+                lines.append(escape(f"• {prefix}{name} {len(labels)} 条：{_labels(labels)}"))
+        if not any(labels for _, labels in parts):
+            lines.append(escape(f"• {prefix}条文没有变化（只改了标题或格式）"))
+    lines.append("\n" + Html.italic("点“确认”发布为新版本，点“取消”不作任何改动。"))
+    return "\n".join(lines)
+
+
+def removal_html(preview: RemovalPreview) -> str:
+    info = preview.info
+    lines = [Html.bold(f"确认删除《{short_title(info.title)}》？"),
+             f"编号 {Html.code(info.id)}；{escape(document_counts(info))}"]
+    if preview.from_disk:
+        lines.append(Html.italic("此文件来自语料文件夹：之后 /reload 会重新收录它，如需永久删除，请同时从文件夹中删去。"))
+    lines.append(Html.italic("点“确认”发布不含此文件的新版本，点“取消”不作任何改动。"))
+    return "\n".join(lines)
+
+
+def refreshed_html(result: Refreshed) -> str:
+    """What an upload, removal, reload or rollback did."""
+    if result.action == "rollback":
+        lines = [Html.bold(f"已回退到版本 {result.version}") + escape(f"（原版本 {result.previous}）。")]
+        if result.undone:
+            lines.append("撤销了：")
+            lines += [escape(_change_line(c)) for c in result.undone]
+    elif not result.published:
+        lines = [escape(f"没有变化，仍在使用版本 {result.version}。")]
+    else:
+        since = f"（原版本 {result.previous}）" if result.previous else ""
+        lines = [Html.bold(f"已发布版本 {result.version}") + escape(f"{since}，现在按新版本回答：")]
+        lines += [escape(_change_line(vars(c))) for c in result.changes]
+    if result.skipped:
+        lines.append("\n" + escape("以下文件有问题，未收录（已收录的旧版继续使用）："))
+        lines += [escape(f"• {name}：{reason}") for name, reason in result.skipped]
+    if result.uploads_kept:
+        lines.append("\n" + escape("以下编号以 Telegram 上传的版本为准，文件夹中的同名文件未采用："
+                                   + "、".join(result.uploads_kept)))
+    return "\n".join(lines)
+
+
+def corpus_html(overview: CorpusOverview) -> str:
+    """/corpus: the serving version, who published it and when, its documents, the versions kept."""
+    version = overview.version
+    if version is None:
+        return escape("还没有发布任何语料版本。")
+    lines = [Html.bold(f"正在服务：版本 {version.name}"),
+             escape(f"发布于 {_time(version.published_at)}，发布者：{publisher(version.published_by)}")]
+    primary = [info for info in overview.documents if info.primary]
+    background = len(overview.documents) - len(primary)
+    lines.append("\n" + Html.bold(f"文件（{len(primary)} 件）："))
+    lines += [f"• 《{escape(short_title(info.title))}》 编号 {Html.code(info.id)}：{escape(document_counts(info))}"
+              for info in primary]
+    if background:
+        lines.append(escape(f"另有国家法律法规 {background} 件（用于判断问题是否超出范围）。"))
+    lines.append("\n" + Html.bold("保留的旧版本：") + (escape("（/rollback 回到上一个版本）") if overview.older else ""))
+    lines += [escape(f"• {v.name}：{_time(v.published_at)}，{publisher(v.published_by)}") for v in overview.older]
+    if not overview.older:
+        lines.append(escape("无"))
+    if overview.history:
+        lines.append("\n" + Html.bold("最近的记录："))
+        lines += [escape(f"• {_history_line(entry)}") for entry in overview.history]
+    return "\n".join(lines)
+
+
+def stats_html(stats: Stats) -> str:
+    """/stats: questions per day, answered vs abstained, feedback, the most frequent unanswered questions."""
+    heading = Html.bold(f"最近 {stats.days} 天的提问")
+    if not stats.questions:
+        return f"{heading}\n" + escape("这段时间没有人提问。")
+    share = round(stats.answered_share * 100)
+    lines = [heading,
+             escape(f"共 {stats.questions} 个问题：已回答 {stats.answered} 个（{share}%），"
+                    f"未覆盖 {stats.abstained} 个（{100 - share}%）"),
+             escape(f"反馈：👍 {stats.feedback['up']}  👎 {stats.feedback['down']}"),
+             "\n" + Html.bold("每天：")]
+    lines += [escape(f"• {day['day']}：{day['questions']} 个（未覆盖 {day['abstained']}）") for day in stats.per_day]
+    if stats.unanswered:
+        lines.append("\n" + Html.bold("未能回答、最常被问的问题（可考虑补充到语料）："))
+        lines += [escape(f"{n}. {first_line(row['question'])}（{row['times']} 次）")
+                  for n, row in enumerate(stats.unanswered, 1)]
+    return "\n".join(lines)
+
+
+def publisher(by: str) -> str:
+    """Who published: an admin's Telegram user id, the command line, or policybot itself."""
+    if by.isdigit():
+        return f"管理员 {by}"
+    return {"cli": "命令行", "policybot": "policybot 自动恢复"}.get(by, by)
+
+
+def _change_line(change: dict) -> str:
+    action = ACTION_NAMES.get(change["action"], change["action"])
+    if change["action"] == "removed":
+        return f"• {action} 编号 {change['doc_id']}"
+    counts = f"{change['current_count']} 条" + (f"（修订草案 {change['draft_count']} 条）" if change["draft_count"] else "")
+    return f"• {action}《{short_title(change['title'] or change['doc_id'])}》 编号 {change['doc_id']}：{counts}"
+
+
+def _history_line(entry: dict) -> str:
+    when = entry.get("at", "")[:16].replace("T", " ") + " UTC"
+    who = publisher(str(entry.get("by", "")))
+    if entry.get("action") == "publish":
+        what = "，".join(f"{ACTION_NAMES.get(c['action'], c['action'])} {c['doc_id']}" for c in entry.get("changes", []))
+        return f"{when} {who} 发布版本 {entry['version']}" + (f"：{what}" if what else "")
+    if entry.get("action") == "rollback":
+        return f"{when} {who} 从版本 {entry.get('from')} 回退到 {entry['version']}"
+    return f"{when} {who} 恢复到版本 {entry.get('version')}"
+
+
+def _labels(labels: list[str]) -> str:
+    shown = "、".join(labels[:LABELS_SHOWN])
+    return shown + (f" 等 {len(labels)} 条" if len(labels) > LABELS_SHOWN else "")
+
+
+def _time(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 # ---------------------------------------------------------------- splitting long messages

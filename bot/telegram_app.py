@@ -1,9 +1,14 @@
 """The Telegram bot: `build_application` is the one place the Application is built.
 
-Handlers are thin: parse the update, call `Conversation` (off the event loop: encoding, FAISS and
-SQLite block), render with `bot.render`, send. Button callback_data refers to the logged question
-by id ("f:<qid>:<hit>", "m:<qid>", "fb:<qid>:+1"), never to document ids, so it stays within
-Telegram's 64 bytes however long document ids become.
+Handlers are thin: parse the update, call `Conversation` or, for staff, `CorpusAdmin` (off the
+event loop: encoding, FAISS and SQLite block), render with `bot.render`, send. Button callback_data
+refers to the logged question by id ("f:<qid>:<hit>", "m:<qid>", "fb:<qid>:+1") or to a pending
+upload by a short token ("adm:ok:<token>"), never to document ids, so it stays within Telegram's
+64 bytes however long document ids become.
+
+Admin handlers that publish (/reload, /rollback, 确认, an upload) do not block (block=False) and
+run their work in a thread: owners' questions go on being answered from the old corpus version
+until the switch.
 """
 
 from __future__ import annotations
@@ -12,11 +17,19 @@ import asyncio
 import functools
 import logging
 import re
+import tempfile
 from collections.abc import Awaitable, Callable
 from html import escape
+from pathlib import Path
 from urllib.parse import urlparse
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommandScopeChat,
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -34,31 +47,45 @@ from telegram.ext import (
 from policy_corpus.config import Config, ConfigError, TelegramSettings
 from policy_corpus.errors import CorpusError
 
+from .admin import CorpusAdmin
 from .assistant import Assistant
 from .conversation import Asked, Conversation, ExpiredError, UsageError
 from .questionlog import QUESTIONS_FILE, QuestionLog
 from .ratelimit import RateLimiter
 from .render import (
+    ADMIN_COMMANDS,
+    CANCELLED_TEXT,
     COMMANDS,
     ERROR_TEXT,
     EXAMPLE_QUESTIONS,
+    NOT_ADMIN_TEXT,
+    PUBLISHING_TEXT,
+    REMOVE_USAGE,
     SLOW_DOWN_TEXT,
+    STATS_USAGE,
     UNKNOWN_COMMAND_TEXT,
     Html,
+    admin_help_html,
     answer_html,
     article_html,
+    corpus_html,
     diff_html,
     docs_html,
     format_help,
     format_welcome,
     more_html,
+    preview_html,
+    refreshed_html,
+    removal_html,
     split_message,
+    stats_html,
 )
 
 logger = logging.getLogger(__name__)
 
-ASSISTANT, CONVERSATION, LIMITER = "assistant", "conversation", "rate_limiter"
+ASSISTANT, CONVERSATION, LIMITER, ADMIN = "assistant", "conversation", "rate_limiter", "admin"
 CONCURRENT_UPDATES = 8  # one owner's slow question must not hold up everyone else's
+STATS_DAYS, MAX_STATS_DAYS = 7, 365
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 VOTE_LABELS = {1: "👍", -1: "👎"}
 
@@ -67,7 +94,8 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 def build_application(config: Config, assistant: Assistant, token: str, *,
                       question_log: QuestionLog | None = None,
-                      limiter: RateLimiter | None = None) -> Application:
+                      limiter: RateLimiter | None = None,
+                      admin: CorpusAdmin | None = None) -> Application:
     """The bot, pointed at the configured Bot API server, with every handler registered."""
     settings = config.telegram
     application = (
@@ -85,6 +113,7 @@ def build_application(config: Config, assistant: Assistant, token: str, *,
     application.bot_data[CONVERSATION] = Conversation(assistant, log)
     application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count,
                                                            settings.rate_limit_seconds)
+    application.bot_data[ADMIN] = admin or CorpusAdmin(config, assistant, log)
     application.add_handler(TypeHandler(Update, rate_limit), group=-1)
     text = filters.UpdateType.MESSAGE & filters.TEXT
     application.add_handlers([
@@ -93,12 +122,20 @@ def build_application(config: Config, assistant: Assistant, token: str, *,
         CommandHandler("article", show_article),
         CommandHandler("diff", show_diff),
         CommandHandler("docs", show_docs),
+        # staff only (admin_only refuses everyone else); publishing ones run without blocking
+        CommandHandler("corpus", show_corpus),
+        CommandHandler("reload", reload_corpus, block=False),
+        CommandHandler("rollback", rollback_corpus, block=False),
+        CommandHandler("remove", ask_removal),
+        CommandHandler("stats", show_stats),
+        MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, upload_document, block=False),
         MessageHandler(text & filters.COMMAND, unknown_command),
         MessageHandler(text & ~filters.COMMAND, text_message),
         CallbackQueryHandler(example_question, pattern=r"^ex:\d+$"),
         CallbackQueryHandler(full_article, pattern=r"^f:\d+:\d+$"),
         CallbackQueryHandler(more_hits, pattern=r"^m:\d+$"),
         CallbackQueryHandler(feedback, pattern=r"^fb:\d+:[+-]1$"),
+        CallbackQueryHandler(admin_button, pattern=r"^adm:(ok|no):[A-Za-z0-9_-]{1,40}$", block=False),
         CallbackQueryHandler(stale_button),
     ])
     application.add_error_handler(on_error)
@@ -106,8 +143,14 @@ def build_application(config: Config, assistant: Assistant, token: str, *,
 
 
 async def register_commands(application: Application) -> None:
-    """post_init: the command menu owners see next to the text box."""
+    """post_init: the command menu owners see next to the text box; admins' chats also list theirs."""
     await application.bot.set_my_commands(COMMANDS)
+    admin: CorpusAdmin = application.bot_data[ADMIN]
+    for user_id in admin.config.admin.user_ids:
+        try:
+            await application.bot.set_my_commands(COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(user_id))
+        except TelegramError as error:  # e.g. the admin has not started a chat with the bot yet
+            logger.warning("could not set the admin command menu for user %s: %s", user_id, error)
 
 
 async def close_question_log(application: Application) -> None:
@@ -214,10 +257,10 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def counts_as_question(update: Update) -> bool:
-    """Text messages (commands too) and example-question taps count; other button taps don't."""
+    """Text messages (commands too), files and example-question taps count; other button taps don't."""
     if update.callback_query is not None:
         return (update.callback_query.data or "").startswith("ex:")
-    return update.message is not None and bool(update.message.text)
+    return update.message is not None and bool(update.message.text or update.message.document)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -246,8 +289,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/help: commands and tips."""
-    await send_html(update, context, format_help(Html))
+    """/help: commands and tips (for an admin, the staff commands too)."""
+    user = update.effective_user
+    if admin_of(context).is_admin(user.id if user else None):
+        await send_html(update, context, admin_help_html())
+    else:
+        await send_html(update, context, format_help(Html))
 
 
 @replies_to_mistakes
@@ -344,6 +391,152 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button this version of the bot does not know (e.g. from an old message)."""
     await try_answer(update, "这个按钮已经失效了，请重新提问。")
+
+
+# ---------------------------------------------------------------- staff: the corpus
+
+
+def admin_of(context: ContextTypes.DEFAULT_TYPE) -> CorpusAdmin:
+    return context.bot_data[ADMIN]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Let admins through; refuse everyone else, log who (the user id only), and do nothing more."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if admin_of(context).is_admin(user.id if user else None):
+            await handler(update, context)
+            return
+        logger.warning("refused %s from non-admin user %s", attempted(update), user.id if user else None)
+        if update.callback_query is not None:
+            await try_answer(update, NOT_ADMIN_TEXT)
+        else:
+            await send_html(update, context, escape(NOT_ADMIN_TEXT))
+
+    return wrapper
+
+
+def attempted(update: Update) -> str:
+    """What a refused update tried, for the log: a command name, "upload" or "button"."""
+    message = update.effective_message
+    if update.callback_query is not None:
+        return "button"
+    if message is not None and message.text:
+        return message.text.split(maxsplit=1)[0][:40]
+    return "upload"
+
+
+def confirm_keyboard(token: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button("确认", f"adm:ok:{token}"), button("取消", f"adm:no:{token}")]])
+
+
+@admin_only
+@replies_to_mistakes
+async def show_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/corpus: the serving version, who published it and when, its documents, the versions kept."""
+    overview = await asyncio.to_thread(admin_of(context).overview)
+    await send_html(update, context, corpus_html(overview))
+
+
+@admin_only
+@replies_to_mistakes
+async def reload_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload: re-ingest the corpus folder from disk and publish what changed."""
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    result = await asyncio.to_thread(admin_of(context).reload, update.effective_user.id)
+    await send_html(update, context, refreshed_html(result))
+
+
+@admin_only
+@replies_to_mistakes
+async def rollback_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/rollback: serve the previous published version again."""
+    result = await asyncio.to_thread(admin_of(context).rollback, update.effective_user.id)
+    await send_html(update, context, refreshed_html(result))
+
+
+@admin_only
+@replies_to_mistakes
+async def ask_removal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove DOC: ask for confirmation before taking a document out."""
+    if not context.args:
+        raise UsageError(REMOVE_USAGE)
+    preview = await asyncio.to_thread(admin_of(context).prepare_removal, " ".join(context.args),
+                                      update.effective_user.id)
+    await send_html(update, context, removal_html(preview), confirm_keyboard(preview.token))
+
+
+@admin_only
+@replies_to_mistakes
+async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [days]: what owners asked, what was answered, what was not."""
+    days = stats_days(context.args or [])
+    stats = await asyncio.to_thread(admin_of(context).stats, days)
+    await send_html(update, context, stats_html(stats))
+
+
+def stats_days(args: list[str]) -> int:
+    if not args:
+        return STATS_DAYS
+    if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_STATS_DAYS:
+        raise UsageError(STATS_USAGE)
+    return int(args[0])
+
+
+@admin_only
+@replies_to_mistakes
+async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file from an admin: check, download, parse, and show a preview with 确认 / 取消."""
+    message = update.effective_message
+    admin = admin_of(context)
+    admin.check_size(message.document.file_size)  # before downloading anything
+    doc_id = admin.upload_id(message.document.file_name, message.caption)
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    data = await download(message.document, admin)
+    preview = await asyncio.to_thread(admin.prepare_upload, data, doc_id, message.document.file_name,
+                                      update.effective_user.id)
+    await send_html(update, context, preview_html(preview), confirm_keyboard(preview.token))
+
+
+async def download(document: Document, admin: CorpusAdmin) -> bytes:
+    """The file's bytes, through a path we choose in a fresh temp folder (never the sender's file
+    name). Its file_path is never logged: it carries the bot token."""
+    telegram_file = await document.get_file()
+    admin.check_size(telegram_file.file_size)
+    with tempfile.TemporaryDirectory(prefix="policybot-upload-") as folder:
+        path = Path(folder) / "upload"
+        await telegram_file.download_to_drive(path)
+        return await asyncio.to_thread(path.read_bytes)
+
+
+@admin_only
+@replies_to_mistakes
+async def admin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """确认 publishes the pending upload or removal and switches to it; 取消 forgets it."""
+    query = update.callback_query
+    _, action, token = query.data.split(":", 2)
+    admin = admin_of(context)
+    if action == "no":
+        admin.cancel(token)
+        await query.answer(CANCELLED_TEXT)
+        await drop_buttons(update)
+        await send_html(update, context, escape(CANCELLED_TEXT))
+        return
+    admin.check_pending(token)  # an old button: say so in the button's answer
+    await query.answer(PUBLISHING_TEXT)
+    result = await asyncio.to_thread(admin.confirm, token, update.effective_user.id)
+    await drop_buttons(update)
+    await send_html(update, context, refreshed_html(result))
+
+
+async def drop_buttons(update: Update) -> None:
+    """Take 确认 / 取消 off a handled preview, so it is not pressed twice."""
+    try:
+        await update.callback_query.edit_message_reply_markup(None)
+    except TelegramError:
+        pass  # the message is gone or has no buttons any more
 
 
 # ---------------------------------------------------------------- running

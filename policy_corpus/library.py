@@ -4,6 +4,7 @@
       CURRENT                 name of the version being served (written to a temp file, then os.replace)
       versions/0003/          one folder per published version: store.db, the search index, meta.json
       versions/.build-0004/   a version being built; never served, removed by the next publish
+      history.jsonl           one line per publish, rollback and restore: who, when, what changed
 
 A publish copies the serving store into a new folder, applies the changes there in one transaction,
 builds the index, and only then switches CURRENT. A crash at any point leaves the last published
@@ -17,16 +18,19 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+from .errors import UnknownDocumentError
 from .model import Document, Version
-from .store import Change, Store
+from .store import Change, DocumentInfo, Store
 
 STORE_FILE = "store.db"
 META_FILE = "meta.json"
 POINTER_FILE = "CURRENT"
+HISTORY_FILE = "history.jsonl"
 IndexBuilder = Callable[[Store, Path], None]
 
 
@@ -88,6 +92,28 @@ class Library:
                 infos.append(VersionInfo(**json.loads(meta.read_text(encoding="utf-8"))))
         return sorted(infos, key=lambda info: info.name, reverse=True)
 
+    def version_info(self, name: str) -> VersionInfo | None:
+        meta = self.versions_dir / name / META_FILE
+        if not meta.exists():
+            return None
+        return VersionInfo(**json.loads(meta.read_text(encoding="utf-8")))
+
+    def history(self, limit: int | None = None) -> list[dict]:
+        """What happened to the corpus, oldest first (the last `limit` entries).
+
+        A line cut short by a crash is skipped: meta.json of each version stays the authority.
+        """
+        path = self.data_dir / HISTORY_FILE
+        if not path.exists():
+            return []
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
+        return entries[-limit:] if limit else entries
+
     # ------------------------------------------------------------ writing
 
     def publish(self, docs: list[Document], build_index: IndexBuilder | None = None, *,
@@ -118,17 +144,77 @@ class Library:
         _fsync_dir(build)
         os.replace(build, self.versions_dir / name)
         self._point_to(name)
+        self._record({"action": "publish", "version": name, "parent": parent, "by": published_by,
+                      "changes": info.changes, "note": note})
         self._prune()
         return PublishResult(name, True, changes)
 
-    def rollback(self) -> str:
-        """Serve the version published before the current one; returns its name."""
+    def publish_update(self, add: Sequence[Document] = (), remove: Collection[str] = (),
+                       build_index: IndexBuilder | None = None, *, published_by: str = "cli",
+                       force: bool = False, note: str = "") -> PublishResult:
+        """Publish the serving version with `add` added or replaced and `remove` taken out.
+
+        Every other served document stays as it is, in its place; new documents go last.
+        """
+        served = self.served_documents()
+        served_ids = {info.id for info in served}
+        missing = [doc_id for doc_id in remove if doc_id not in served_ids]
+        if missing:
+            raise UnknownDocumentError(f"没有编号为 {'、'.join(missing)} 的文件。")
+        given = {doc.id: doc for doc in add}
+        docs = [given.pop(info.id, None) or _kept(info) for info in served if info.id not in remove]
+        docs += list(given.values())
+        result = self.publish(docs, build_index, published_by=published_by, force=force, note=note,
+                              remove_missing=bool(remove))
+        counts = {info.id: (info.current_count, info.draft_count) for info in served}
+        added = {doc.id for doc in add}
+        for change in result.changes:  # a kept document has no articles in memory: use the stored counts
+            if change.doc_id in counts and change.doc_id not in added and change.action == "unchanged":
+                change.current_count, change.draft_count = counts[change.doc_id]
+        return result
+
+    def served_documents(self) -> list[DocumentInfo]:
+        """The documents of the serving version, in corpus order (none before the first publish)."""
+        if self.current_name() is None:
+            return []
+        with self.open_store() as store:
+            return store.documents()
+
+    def rollback(self, *, by: str = "cli") -> str:
+        """Serve the version the current one was published over (else the next older one kept).
+
+        Returns its name. After a rollback and a new publish, rolling back again returns to what
+        was serving before that publish, not to the version that was rolled back.
+        """
         current = self.current_name()
-        older = [v.name for v in self.versions() if current is None or v.name < current]
-        if not older:
-            raise NothingPublishedError("no earlier version is kept to roll back to")
-        self._point_to(older[0])
-        return older[0]
+        info = self.version_info(current) if current else None
+        kept = {v.name for v in self.versions()}
+        if info is not None and info.parent in kept:
+            target = info.parent
+        else:
+            older = sorted((name for name in kept if current is None or name < current), reverse=True)
+            if not older:
+                raise NothingPublishedError("no earlier version is kept to roll back to")
+            target = older[0]
+        self.restore(target, by=by, action="rollback")
+        return target
+
+    def restore(self, name: str, *, by: str = "cli", action: str = "restore") -> None:
+        """Serve the kept version `name` again (recorded in the history)."""
+        if self.version_info(name) is None:
+            raise NothingPublishedError(f"version {name} is not kept")
+        previous = self.current_name()
+        self._point_to(name)
+        self._record({"action": action, "version": name, "from": previous, "by": by})
+
+    def _record(self, entry: dict) -> None:
+        """Append one line to the history (after the switch: the switch is what matters)."""
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        line = json.dumps({"at": stamp, **entry}, ensure_ascii=False) + "\n"
+        with open(self.data_dir / HISTORY_FILE, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def _point_to(self, name: str) -> None:
         _write_atomic(self.data_dir / POINTER_FILE, name + "\n")
@@ -147,6 +233,16 @@ class Library:
         for info in self.versions()[self.keep_versions:]:
             if info.name != current:
                 shutil.rmtree(self.versions_dir / info.name, ignore_errors=True)
+
+
+def _kept(info: DocumentInfo) -> Document:
+    """A served document that stays as it is.
+
+    Its articles are not loaded: `Store.put_documents` leaves a document whose content hash is
+    unchanged alone (it only sets its position), so nothing of it is rewritten.
+    """
+    return Document(id=info.id, title=info.title, articles=[], source=info.source, kind=info.kind,
+                    primary=info.primary, dates=info.dates, content_hash=info.content_hash)
 
 
 def _unchanged(store: Store, docs: list[Document], remove_missing: bool) -> bool:

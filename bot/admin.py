@@ -1,0 +1,407 @@
+"""Staff keep the corpus current: upload a document (preview, then 确认), remove one, reload the
+corpus folder from disk, roll back, and read what owners asked. No Telegram imports: the bot's
+handlers call this, and `policybot ingest` shares `reload_from_disk`.
+
+Every change is published as a new corpus version (`policy_corpus.library`: built in its own
+folder, switched in one atomic step, recorded in meta.json and history.jsonl); then the Assistant
+switches to it. Questions are answered from the old version until the switch. One refresh runs at
+a time: a second one is refused with `RefreshBusyError` rather than queued.
+
+An upload waiting for 确认 stays here, keyed by a short token that the buttons carry
+(callback_data is limited to 64 bytes).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policy_corpus.config import Config
+from policy_corpus.errors import (
+    BadDocumentIdError,
+    DocumentTooLargeError,
+    NumberingError,
+    UnknownDocumentError,
+)
+from policy_corpus.library import (
+    IndexBuilder,
+    Library,
+    NothingPublishedError,
+    PublishResult,
+    VersionInfo,
+)
+from policy_corpus.model import Article, Document, Version
+from policy_corpus.parser import numbering_problems, parse_document
+from policy_corpus.reader import decode_document
+from policy_corpus.sources import check_document_id, document_id, load_sources
+from policy_corpus.store import Change, DocumentInfo
+
+from .assistant import Assistant
+from .conversation import ExpiredError, UsageError
+from .questionlog import QuestionLog, Stats
+from .render import BUSY_TEXT, VERSION_NAMES
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_SOURCE = "telegram:"  # Document.source of an uploaded document: /reload keeps it
+MAX_ID_CHARS = 60
+PENDING_SECONDS = 3600  # an unconfirmed upload or removal is forgotten after an hour
+MAX_PENDING = 20
+NUMBERING_PROBLEMS_SHOWN = 10
+EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"
+
+
+class RefreshBusyError(UsageError):
+    """Another refresh is running; the serving corpus is untouched."""
+
+
+# ---------------------------------------------------------------- what staff read back
+
+
+@dataclass
+class VersionChanges:
+    """One version (现行 / 修订草案) of an uploaded document against the served one."""
+
+    version: Version
+    count: int  # articles in the upload
+    added: list[str] = field(default_factory=list)  # article labels
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UploadPreview:
+    token: str
+    doc_id: str
+    title: str
+    replaces: str | None  # title of the served document it replaces; None for a new one
+    versions: list[VersionChanges]
+    serving_version: str | None
+
+
+@dataclass
+class RemovalPreview:
+    token: str
+    info: DocumentInfo
+    from_disk: bool  # a /reload would bring it back while its file is in the corpus folder
+
+
+@dataclass
+class Refreshed:
+    """What an upload, removal, reload or rollback did to the serving corpus."""
+
+    action: str  # "upload", "remove", "reload", "rollback"
+    version: str | None  # serving now
+    previous: str | None
+    published: bool  # False: nothing changed, nothing was published
+    changes: list[Change] = field(default_factory=list)  # added / changed / removed documents
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # reload: (file, reason)
+    uploads_kept: list[str] = field(default_factory=list)  # reload: files an upload takes precedence over
+    undone: list[dict] = field(default_factory=list)  # rollback: the changes of the version left
+
+
+@dataclass
+class CorpusOverview:
+    version: VersionInfo | None
+    documents: list[DocumentInfo]
+    older: list[VersionInfo]  # kept for /rollback, newest first
+    history: list[dict]  # the last entries of history.jsonl, oldest first
+
+
+@dataclass
+class _Pending:
+    kind: str  # "upload" or "remove"
+    doc_id: str
+    user_id: int
+    document: Document | None = None
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Reloaded:
+    result: PublishResult
+    skipped: list[tuple[str, str]]
+    uploads_kept: list[str]
+
+
+# ---------------------------------------------------------------- the corpus folder on disk
+
+
+def reload_from_disk(library: Library, paths: list[Path], build_index: IndexBuilder | None, *,
+                     published_by: str = "cli", force: bool = False) -> Reloaded:
+    """Publish the documents in `paths` over the serving version.
+
+    Documents uploaded through the bot stay (an upload takes precedence over a file with the same
+    id), a file that no longer parses keeps its served version, and a document whose file is gone
+    is removed.
+    """
+    loaded = load_sources(paths)
+    if not loaded.documents:
+        reasons = "".join(f"\n• {name}：{reason}" for name, reason in loaded.skipped[:10])
+        raise UsageError(f"语料文件夹里没有找到含条文的文件（{', '.join(map(str, paths))}），"
+                         f"正在服务的语料不变。{reasons}")
+    served = library.served_documents()
+    uploaded = {info.id for info in served if info.source.startswith(UPLOAD_SOURCE)}
+    broken = {_skipped_id(name) for name, _ in loaded.skipped}
+    on_disk = {doc.id for doc in loaded.documents}
+    add = [doc for doc in loaded.documents if doc.id not in uploaded]
+    remove = [info.id for info in served if info.id not in uploaded | on_disk | broken]
+    result = library.publish_update(add, remove, build_index, published_by=published_by, force=force,
+                                    note="reload")
+    return Reloaded(result, loaded.skipped, sorted(on_disk & uploaded))
+
+
+def _skipped_id(name: str) -> str:
+    try:
+        return document_id(name)
+    except ValueError:
+        return name
+
+
+# ---------------------------------------------------------------- staff actions
+
+
+class CorpusAdmin:
+    """What admins do to the corpus the Assistant serves; thread-safe."""
+
+    def __init__(self, config: Config, assistant: Assistant, log: QuestionLog | None = None,
+                 build_index: IndexBuilder | None = None) -> None:
+        self.config = config
+        self.assistant = assistant
+        self.library = assistant.library
+        self.log = log
+        self._build_index = build_index
+        self._refresh_lock = threading.Lock()
+        self._pending: dict[str, _Pending] = {}
+        self._pending_lock = threading.Lock()
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.config.admin.user_ids
+
+    @property
+    def build_index(self) -> IndexBuilder:
+        if self._build_index is None:
+            from embeddings.build import make_index_builder
+
+            self._build_index = make_index_builder(self.config)
+        return self._build_index
+
+    # ------------------------------------------------------------ uploads
+
+    def upload_id(self, file_name: str | None, caption: str | None) -> str:
+        """The document id an upload is for: its caption, else its file name without the suffix."""
+        lines = (caption or "").strip().splitlines()
+        given = lines[0].strip() if lines else ""
+        if not given:
+            if not file_name:
+                raise UsageError("请在文件的说明（caption）里写上文件编号，如 test_rules。")
+            given = _stem(file_name)
+        if len(given) > MAX_ID_CHARS:
+            raise BadDocumentIdError(f"文件编号太长（{len(given)} 个字符，上限 {MAX_ID_CHARS}）。请在说明里写一个简短的编号。")
+        return check_document_id(given, allow_folders=False)
+
+    def check_size(self, size: int | None) -> None:
+        """Refuse a file over admin.max_upload_bytes (called before downloading, and after)."""
+        limit = self.config.admin.max_upload_bytes
+        if size is not None and size > limit:
+            raise DocumentTooLargeError(
+                f"文件太大（{_size(size)}），上限是 {_size(limit)}。请删去无关内容或拆分后再上传。")
+
+    def prepare_upload(self, data: bytes, doc_id: str, file_name: str | None, user_id: int) -> UploadPreview:
+        """Decode and parse an upload and compare it with the served document; nothing is published."""
+        self.check_size(len(data))
+        label = file_name or doc_id
+        doc = parse_document(decode_document(data, label), doc_id, UPLOAD_SOURCE + label)
+        problems = numbering_problems(doc)
+        if problems:
+            shown = "\n".join(f"• {_in_chinese(p)}" for p in problems[:NUMBERING_PROBLEMS_SHOWN])
+            more = f"\n…另有 {len(problems) - NUMBERING_PROBLEMS_SHOWN} 处" if len(problems) > NUMBERING_PROBLEMS_SHOWN else ""
+            raise NumberingError(f"《{doc.title}》的条号不连贯，未收录。请核对后重新上传：\n{shown}{more}")
+        serving = self.library.current_name()
+        served = {info.id: info for info in self.library.served_documents()}
+        old = served.get(doc_id)
+        if old is not None and old.content_hash == doc.content_hash:
+            raise UsageError(f"《{doc.title}》与正在服务的版本完全相同，无需更新。")
+        old_articles: list[Article] = []
+        if old is not None:
+            with self.library.open_store() as store:
+                old_articles = store.articles(doc_id, version=None)
+        token = self._remember(_Pending("upload", doc_id, user_id, doc))
+        logger.info("admin %s previewed an upload for %s", user_id, doc_id)
+        return UploadPreview(token, doc_id, doc.title, old.title if old else None,
+                             compare_articles(old_articles, doc.articles), serving)
+
+    # ------------------------------------------------------------ removal
+
+    def prepare_removal(self, doc_id: str, user_id: int) -> RemovalPreview:
+        served = self.library.served_documents()
+        info = next((i for i in served if i.id == doc_id), None)
+        if info is None:
+            raise UnknownDocumentError(f"没有编号为 {doc_id} 的文件。发送 /corpus 查看文件编号。")
+        if len(served) == 1:
+            raise UsageError("这是语料中唯一的文件，不能删除。")
+        token = self._remember(_Pending("remove", doc_id, user_id))
+        return RemovalPreview(token, info, not info.source.startswith(UPLOAD_SOURCE))
+
+    # ------------------------------------------------------------ confirm / cancel
+
+    def confirm(self, token: str, user_id: int) -> Refreshed:
+        """确认: publish the pending upload or removal, then switch the Assistant to it."""
+        with self._refreshing():
+            pending = self._take(token)
+            previous = self.library.current_name()
+            if pending.kind == "upload":
+                result = self.library.publish_update([pending.document], (), self.build_index,
+                                                     published_by=str(user_id), note=f"upload {pending.doc_id}")
+            else:
+                result = self.library.publish_update((), [pending.doc_id], self.build_index,
+                                                     published_by=str(user_id), note=f"remove {pending.doc_id}")
+            self._switch(previous)
+            logger.info("admin %s published version %s (%s %s)", user_id, result.version, pending.kind,
+                        pending.doc_id)
+            return Refreshed(pending.kind, result.version, previous, result.published, _changed(result))
+
+    def check_pending(self, token: str) -> None:
+        """Raise ExpiredError unless `token` is an upload or removal waiting for 确认."""
+        with self._pending_lock:
+            pending = self._pending.get(token)
+        if pending is None or time.monotonic() - pending.created > PENDING_SECONDS:
+            raise ExpiredError(EXPIRED_TEXT)
+
+    def cancel(self, token: str) -> str:
+        """取消: forget the pending upload or removal; returns its document id."""
+        return self._take(token).doc_id
+
+    # ------------------------------------------------------------ reload and rollback
+
+    def reload(self, user_id: int) -> Refreshed:
+        """/reload: re-ingest the corpus folder(s) from disk and publish what changed."""
+        with self._refreshing():
+            previous = self.library.current_name()
+            reloaded = reload_from_disk(self.library, self.config.source_paths, self.build_index,
+                                        published_by=str(user_id))
+            if reloaded.result.published:
+                self._switch(previous)
+                logger.info("admin %s reloaded the corpus: version %s", user_id, reloaded.result.version)
+            return Refreshed("reload", reloaded.result.version, previous, reloaded.result.published,
+                             _changed(reloaded.result), reloaded.skipped, reloaded.uploads_kept)
+
+    def rollback(self, user_id: int) -> Refreshed:
+        """/rollback: serve the version the current one was published over."""
+        with self._refreshing():
+            previous = self.library.current_name()
+            left = self.library.version_info(previous) if previous else None
+            try:
+                target = self.library.rollback(by=str(user_id))
+            except NothingPublishedError:
+                raise UsageError("没有保留更早的版本，无法回退。") from None
+            self._switch(previous)
+            logger.info("admin %s rolled back from version %s to %s", user_id, previous, target)
+            return Refreshed("rollback", target, previous, True, undone=left.changes if left else [])
+
+    # ------------------------------------------------------------ reading
+
+    def overview(self, history: int = 5) -> CorpusOverview:
+        """/corpus: the serving version, its documents, the versions kept, the latest history."""
+        name = self.assistant.version
+        versions = self.library.versions()
+        current = next((v for v in versions if v.name == name), None)
+        return CorpusOverview(current, self.assistant.documents(),
+                              [v for v in versions if v.name != name], self.library.history(history))
+
+    def stats(self, days: int) -> Stats:
+        if self.log is None:
+            raise UsageError("没有启用问题记录。")
+        return self.log.stats(days)
+
+    # ------------------------------------------------------------ internals
+
+    @contextmanager
+    def _refreshing(self) -> Iterator[None]:
+        if not self._refresh_lock.acquire(blocking=False):
+            raise RefreshBusyError(BUSY_TEXT)
+        try:
+            yield
+        finally:
+            self._refresh_lock.release()
+
+    def _switch(self, previous: str | None) -> None:
+        """Load the newly serving version; if it cannot be loaded, point back to `previous`."""
+        try:
+            self.assistant.refresh()
+        except Exception:
+            if previous is not None and self.library.current_name() != previous:
+                logger.error("version %s could not be loaded: serving %s again",
+                             self.library.current_name(), previous)
+                self.library.restore(previous, by="policybot", action="restore")
+            raise
+
+    def _remember(self, pending: _Pending) -> str:
+        token = secrets.token_urlsafe(8)
+        now = time.monotonic()
+        with self._pending_lock:
+            for key in [k for k, p in self._pending.items() if now - p.created > PENDING_SECONDS]:
+                del self._pending[key]
+            while len(self._pending) >= MAX_PENDING:
+                del self._pending[next(iter(self._pending))]  # the oldest
+            self._pending[token] = pending
+        return token
+
+    def _take(self, token: str) -> _Pending:
+        with self._pending_lock:
+            pending = self._pending.pop(token, None)
+        if pending is None or time.monotonic() - pending.created > PENDING_SECONDS:
+            raise ExpiredError(EXPIRED_TEXT)
+        return pending
+
+
+def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChanges]:
+    """Per version: articles added, removed and changed (text or 【title】) from `old` to `new`."""
+    def keyed(articles: list[Article], version: Version) -> dict[tuple[int, int], Article]:
+        return {(a.number, a.sub): a for a in articles if a.version is version}
+
+    found = []
+    for version in Version:
+        before, after = keyed(old, version), keyed(new, version)
+        if not before and not after:
+            continue
+        found.append(VersionChanges(
+            version, len(after),
+            added=[a.label for key, a in after.items() if key not in before],
+            removed=[a.label for key, a in before.items() if key not in after],
+            changed=[a.label for key, a in after.items()
+                     if key in before and (before[key].text, before[key].title) != (a.text, a.title)],
+        ))
+    return found
+
+
+def _changed(result: PublishResult) -> list[Change]:
+    return [change for change in result.changes if change.action != "unchanged"] if result.published else []
+
+
+def _in_chinese(problem: str) -> str:
+    """numbering_problems names the version in English ("current: 跳号…"): staff read Chinese."""
+    for version in Version:
+        if problem.startswith(f"{version.value}: "):
+            return f"{VERSION_NAMES[version]}：{problem[len(version.value) + 2:]}"
+    return problem
+
+
+def _stem(file_name: str) -> str:
+    try:
+        return document_id(file_name)
+    except ValueError:  # "..", "" and the like: check_document_id says what is wrong
+        return file_name
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"{size / 1024:.1f} KB"
+
