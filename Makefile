@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup run test bench bench-scale index lint clean
+.PHONY: setup run test bench bench-scale index train lint clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ bench: setup
 
 bench-scale: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_scale.py
+
+# Fine-tune the encoder on the STARD training questions (held-out split kept back); see embeddings/train.py.
+train: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python -m embeddings.train --out models/m3e-small-law
 
 lint: setup
 	$(BIN)/ruff check .
