@@ -38,10 +38,13 @@ from .render import diff_plain, document_counts, format_article
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in replies
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
+    for noisy in ("sentence_transformers", "transformers"):  # model-loading chatter, not for staff
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
         return args.func(args, config) or 0
