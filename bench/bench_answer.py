@@ -1,6 +1,6 @@
 """Answer latency, warm and in-process: question text → reply text, the path the bot runs.
 
-Usage: python bench/bench_answer.py [--data DIR] [--questions N]
+Usage: python bench/bench_answer.py [--data DIR] [--questions N] [--backend onnx]
 Builds the default corpus into a temp data folder unless --data names a published one.
 """
 
@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.common import PROJECT, load_questions, report, summarise  # noqa: E402
-from bot.answer import plain_answer  # noqa: E402
-from bot.assistant import Assistant  # noqa: E402
-from policy_corpus.config import load_config  # noqa: E402
+from bench.common import PROJECT, answer_latency, data_folder, load_questions, machine, report
+from bot.assistant import Assistant
+from embeddings.encoder import BACKENDS
+from policy_corpus.config import load_config
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="a data folder with a published corpus (default: build one)")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--backend", choices=BACKENDS, help="embedding backend (default: config.yaml's)")
     args = parser.parse_args()
-    data = args.data or tempfile.mkdtemp(prefix="policybot-bench-")
+    with data_folder(args.data) as data:
+        run(data, args)
+
+
+def run(data: str, args: argparse.Namespace) -> None:
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": data})
+    if args.backend:
+        config.embeddings.backend = args.backend
     if not args.data:
         from embeddings.build import make_index_builder
         from policy_corpus.library import Library
@@ -37,19 +41,9 @@ def main() -> None:
 
         Library(config.data_path).publish(load_sources(config.source_paths).documents, make_index_builder(config))
     assistant = Assistant(config)
-    questions = load_questions(args.questions)
-    for question in questions[:10]:  # warm up: first calls pay for lazy initialisation
-        plain_answer(assistant.ask(question))
-    samples, abstained = [], 0
-    for question in questions:
-        started = time.perf_counter()
-        answer = assistant.ask(question)
-        plain_answer(answer)
-        samples.append((time.perf_counter() - started) * 1000)
-        abstained += answer.abstained
-    figures = summarise(samples) | {"abstained": abstained, "corpus_version": assistant.version,
-                                    "machine": f"{platform.machine()} {os.cpu_count()} cores"}
-    report("answer_latency", figures)
+    figures = answer_latency(assistant, load_questions(args.questions))
+    report("answer_latency", figures | {"backend": config.embeddings.backend, "corpus_version": assistant.version,
+                                        "machine": machine()})
 
 
 if __name__ == "__main__":

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
+from tqdm import tqdm
 
 from policy_corpus.config import Config
 from policy_corpus.model import Version
 from policy_corpus.store import Store, article_from_row
 
+from .background import load_background
 from .cache import EmbeddingCache, encode_cached
 from .encoder import Encoder
 from .faiss_index import build_faiss, write_faiss
-from .background import load_background
 from .lexical import BM25
 from .units import article_heading, article_units
 
 logger = logging.getLogger(__name__)
 INDEX_META = "index.json"
 INDEX_FORMAT = 2  # bump when the files an index is made of change; older indexes are rebuilt
+EMBED_CHUNK = 4096  # texts looked up, embedded and cached at a time: a long first ingest keeps what it did
+PROGRESS_ABOVE = 5000  # units from which a first ingest shows a progress bar on a terminal
 _encoders: dict[tuple, Encoder] = {}
 
 
 def get_encoder(config: Config) -> Encoder:
     """One encoder per model for the process: loading it takes seconds."""
     settings = config.embeddings
-    key = (settings.model, settings.max_seq_length, settings.batch_size, settings.threads)
+    key = (settings.model, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
     if key not in _encoders:
-        _encoders[key] = Encoder(settings.model, settings.max_seq_length, settings.batch_size, settings.threads)
+        _encoders[key] = Encoder(settings.model, settings.max_seq_length, settings.batch_size, settings.threads,
+                                 backend=settings.backend)
     return _encoders[key]
 
 
@@ -41,7 +47,9 @@ def index_is_current(folder: Path, config: Config) -> bool:
         meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return meta.get("format") == INDEX_FORMAT and meta.get("model") == config.embeddings.model
+    int8 = config.embeddings.backend == "onnx-int8"  # its vectors differ a little from the float backends'
+    return (meta.get("format") == INDEX_FORMAT and meta.get("model") == config.embeddings.model
+            and (meta.get("backend", "torch") == "onnx-int8") == int8)
 
 
 def background_path(config: Config) -> Path | None:
@@ -55,18 +63,46 @@ def background_path(config: Config) -> Path | None:
     return path
 
 
-def make_index_builder(config: Config):
+def make_index_builder(config: Config, progress: bool | None = None):
     """The function `Library.publish` calls to index a new version's store."""
 
     def build(store: Store, folder: Path) -> None:
-        build_index(store, folder, config)
+        build_index(store, folder, config, progress)
 
     return build
 
 
-def build_index(store: Store, folder: Path, config: Config) -> dict:
-    """Index the current articles of `store` into `folder`; returns the index metadata."""
+def embed_texts(encoder: Encoder, cache: EmbeddingCache, texts: list[str],
+                progress: bool | None = None) -> tuple[np.ndarray, int]:
+    """`encode_cached` chunk by chunk, with a progress bar; returns (vectors, number newly embedded).
+
+    Each chunk is cached as soon as it is embedded, so an interrupted first ingest resumes where it
+    stopped. Chunks keep the corpus order (the bar's rate stays steady); the encoder sorts each by length.
+    """
+    vectors = np.empty((len(texts), encoder.dimension), dtype=np.float32)
+    show = progress if progress is not None else (len(texts) >= PROGRESS_ABOVE and sys.stderr.isatty())
+    embedded = 0
+    with tqdm(total=len(texts), desc="embedding", unit="unit", disable=not show, file=sys.stderr) as bar:
+        for start in range(0, len(texts), EMBED_CHUNK):
+            chunk = texts[start:start + EMBED_CHUNK]
+            vectors[start:start + len(chunk)], fresh = encode_cached(encoder, cache, chunk)
+            embedded += fresh
+            bar.update(len(chunk))
+    return vectors, embedded
+
+
+def build_index(store: Store, folder: Path, config: Config, progress: bool | None = None) -> dict:
+    """Index the current articles of `store` into `folder`; returns the index metadata.
+
+    `progress`: show a progress bar while embedding (None: on a terminal, for large corpora).
+    """
     started = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(stage: str, since: float) -> float:
+        now = time.perf_counter()
+        seconds[stage] = round(now - since, 3)
+        return now
     titles = {info.id: info.cite_title for info in store.documents()}
     rows = store.article_rows(Version.CURRENT)
     keys, units, lexical_texts = [], [], []
@@ -75,26 +111,36 @@ def build_index(store: Store, folder: Path, config: Config) -> dict:
         keys.append([row["doc_id"], row["number"], row["sub"]])
         units.extend(article_units(index, titles[row["doc_id"]], article))
         lexical_texts.append(f"{article_heading(titles[row['doc_id']], article)}\n{article.text}")
+    now = lap("units", started)
     encoder = get_encoder(config)
+    now = lap("model", now)
     cache = EmbeddingCache(Path(config.data_path) / "embedding_cache.db")
     try:
-        vectors, embedded = encode_cached(encoder, cache, [u.text for u in units])
+        vectors, embedded = embed_texts(encoder, cache, [u.text for u in units], progress)
     finally:
         cache.close()
+    now = lap("embed", now)
+    faiss.omp_set_num_threads(max(1, config.embeddings.threads))
     index = build_faiss(vectors, config.search.index, config.search.hnsw_above)
     write_faiss(index, folder / "index.faiss")
+    now = lap("faiss", now)
     BM25.build(lexical_texts).save(folder)
+    now = lap("bm25", now)
     background = background_path(config)
     if background is not None:
         # the corpus scored on the background's scale, for the abstention ratio
         stats = load_background(background, config.data_path).stats
+        now = lap("background_load", now)
         BM25.build(lexical_texts, stats=stats).save(folder, "bm25_background_scale")
+        now = lap("bm25_background_scale", now)
     (folder / "units.json").write_text(json.dumps(
         {"articles": keys, "units": [[u.article, u.paragraph, u.item] for u in units]}, ensure_ascii=False),
         encoding="utf-8")
-    meta = {"format": INDEX_FORMAT, "model": encoder.name, "dimension": encoder.dimension, "metric": "inner_product",
+    lap("units_json", now)
+    meta = {"format": INDEX_FORMAT, "model": encoder.name, "backend": encoder.backend,
+            "dimension": encoder.dimension, "metric": "inner_product",
             "index_type": type(index).__name__, "articles": len(keys), "units": len(units),
-            "embedded": embedded, "seconds": round(time.perf_counter() - started, 2)}
+            "embedded": embedded, "seconds": round(time.perf_counter() - started, 2), "stages": seconds}
     (folder / INDEX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     logger.info("indexed %d articles (%d units, %d newly embedded) in %.1fs",
                 len(keys), len(units), embedded, meta["seconds"])

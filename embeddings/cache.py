@@ -43,14 +43,15 @@ class EmbeddingCache:
 def encode_cached(encoder, cache: EmbeddingCache, texts: list[str]) -> tuple[np.ndarray, int]:
     """Encode texts, taking what the cache has; returns (vectors, number newly embedded)."""
     keys = [text_key(t) for t in texts]
-    found = cache.get_many(encoder.name, sorted(set(keys)))
+    model = getattr(encoder, "cache_name", encoder.name)  # int8 vectors are kept apart from float ones
+    found = cache.get_many(model, sorted(set(keys)))
     missing = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
     if missing:
         # Sorting by length keeps batches of similar length, which wastes less padding.
         missing.sort(key=lambda pair: len(pair[1]))
         new = encoder.encode([t for _, t in missing])
         fresh = {k: v for (k, _), v in zip(missing, new)}
-        cache.put_many(encoder.name, fresh)
+        cache.put_many(model, fresh)
         found.update(fresh)
     dimension = encoder.dimension
     matrix = np.zeros((len(texts), dimension), dtype=np.float32)

@@ -26,6 +26,7 @@ class EmbeddingSettings:
     batch_size: int = 32
     max_seq_length: int = 256
     threads: int = 2
+    backend: str = "onnx"  # "onnx" (torch's vectors, faster), "torch", or "onnx-int8" (quantised, faster still)
 
 
 @dataclass
@@ -36,7 +37,7 @@ class SearchSettings:
     dense_weight: float = 0.4
     abstain_below: float = 0.66  # best dense cosine below which the search says the corpus does not cover it
     background: str = "policy_corpus/national/lawrefbook-national.tar.gz"  # other law, for abstention ("" = off)
-    primary_boost: float = 1.0  # added to the fused score of the policy documents, so they beat general law
+    primary_boost: float = 2.0  # added to the fused score of the policy documents, so they beat general law
     abstain_ratio: float = 0.46  # abstain when the corpus' best matches score below this share of the background's
 
 

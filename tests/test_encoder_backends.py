@@ -1,0 +1,69 @@
+"""The encoder's backends: the ONNX export gives torch's vectors; int8 stays close and is cached apart."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import Encoder, ModelNotFoundError, onnx_available
+
+TEXTS = ["银行贷款到期了，能不能不还本金直接续贷？", "续贷",
+         "保障中小企业款项支付条例 第十五条 机关、事业单位和大型企业迟延支付中小企业款项的，应当支付逾期利息。" * 4]
+
+needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnxruntime and onnx are not installed")
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-exports")
+
+
+@pytest.fixture(scope="module")
+def torch_vectors():
+    return Encoder("m3e-small", backend="torch").encode(TEXTS)
+
+
+@needs_onnx
+def test_onnx_export_gives_torch_vectors(export_dir, torch_vectors):
+    encoder = Encoder("m3e-small", backend="onnx", cache_dir=export_dir)
+    vectors = encoder.encode(TEXTS)
+    assert encoder.backend == "onnx" and encoder.cache_name == "m3e-small" and encoder.dimension == 512
+    assert vectors.dtype == np.float32 and vectors.shape == torch_vectors.shape
+    assert (vectors * torch_vectors).sum(axis=1).min() > 0.9999
+    single = encoder.encode(TEXTS[:1])  # alone, without padding, the same vector
+    assert float(single[0] @ vectors[0]) > 0.9999
+
+
+@needs_onnx
+def test_int8_is_close_and_cached_under_its_own_name(export_dir, torch_vectors):
+    encoder = Encoder("m3e-small", backend="onnx-int8", cache_dir=export_dir)
+    vectors = encoder.encode(TEXTS)
+    assert encoder.cache_name == "m3e-small+int8" and encoder.name == "m3e-small"
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (vectors * torch_vectors).sum(axis=1).min() > 0.98
+
+
+def test_without_onnxruntime_onnx_falls_back_and_int8_says_how_to_install(monkeypatch):
+    monkeypatch.setattr("embeddings.encoder.onnx_available", lambda: False)
+    assert Encoder("m3e-small", backend="onnx").backend == "torch"
+    with pytest.raises(ModelNotFoundError, match="pip install"):
+        Encoder("m3e-small", backend="onnx-int8")
+    with pytest.raises(ValueError, match="backend"):
+        Encoder("m3e-small", backend="tensorrt")
+
+
+def test_switching_to_int8_makes_the_index_stale(tmp_path):
+    from embeddings.build import INDEX_FORMAT, INDEX_META, index_is_current
+    from policy_corpus.config import load_config
+
+    from .conftest import PROJECT
+
+    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(tmp_path)})
+    (tmp_path / INDEX_META).write_text(json.dumps({"format": INDEX_FORMAT, "model": config.embeddings.model,
+                                                   "backend": "onnx"}))
+    config.embeddings.backend = "torch"
+    assert index_is_current(tmp_path, config)  # same vectors: no rebuild
+    config.embeddings.backend = "onnx-int8"
+    assert not index_is_current(tmp_path, config)
