@@ -267,11 +267,7 @@ def article_json(doc_id: str, doc_title: str, article: Article) -> dict:
         "label": article.label,
         "title": article.title,
         "chapter": article.chapter,
-        "paragraphs": [
-            {"number": p.number, "text": p.text,
-             "items": [{"number": i.number, "text": i.text} for i in p.items]}
-            for p in article.paragraphs
-        ],
+        "paragraphs": article.paragraphs_data(),
         "notes": article.notes,
         "paired_number": article.paired_number,
         "status": article.status.value if article.status else None,

@@ -76,6 +76,11 @@ class Article:
     def text(self) -> str:
         return "\n".join(p.full_text for p in self.paragraphs)
 
+    def paragraphs_data(self) -> list[dict]:
+        """Paragraphs and items as plain data: [{"number", "text", "items": [{"number", "text"}]}]."""
+        return [{"number": p.number, "text": p.text,
+                 "items": [{"number": i.number, "text": i.text} for i in p.items]} for p in self.paragraphs]
+
 
 @dataclass
 class Document:

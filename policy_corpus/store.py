@@ -233,10 +233,7 @@ def _article_row(doc_id: str, article: Article, position: int) -> dict:
         "title": article.title,
         "chapter": article.chapter,
         "text": article.text,
-        "paragraphs": json.dumps(
-            [{"number": p.number, "text": p.text,
-              "items": [{"number": i.number, "text": i.text} for i in p.items]} for p in article.paragraphs],
-            ensure_ascii=False),
+        "paragraphs": json.dumps(article.paragraphs_data(), ensure_ascii=False),
         "notes": json.dumps(article.notes, ensure_ascii=False),
         "paired_number": article.paired_number,
         "status": article.status.value if article.status else None,
