@@ -122,9 +122,11 @@ class Store:
             candidate = (row["version_date"] or "", -row["position"], row["id"])
             if law not in best or candidate > best[law]:
                 best[law] = candidate
-        in_force = {doc_id for _, _, doc_id in best.values()}
-        for row in list(self.db.query("SELECT id FROM documents")):
-            self.db["documents"].update(row["id"], {"in_force": int(row["id"] in in_force)})
+        in_force = sorted(doc_id for _, _, doc_id in best.values())
+        self.db.execute("UPDATE documents SET in_force = 0")
+        for start in range(0, len(in_force), 500):  # one statement per chunk, not one per document
+            chunk = in_force[start:start + 500]
+            self.db.execute(f"UPDATE documents SET in_force = 1 WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
     def remove_document(self, doc_id: str) -> None:
         with self.db.conn:
