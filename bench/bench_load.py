@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import PROJECT, data_folder, load_questions, machine, report, summarise
 from policy_corpus.config import Config, load_config
-from tests.telegram_stub import BotApiStub
+from tests.telegram_stub import BotApiStub, polling
 
 TOKEN = "123456:BENCH-TOKEN"
 FIRST_USER = 5000
@@ -90,16 +90,8 @@ async def run(config: Config, assistant: Any, asked: dict[int, list[str]], pace:
             config.telegram.rate_limit_count = max(len(q) for q in asked.values())
             config.telegram.rate_limit_seconds = 1.0
         application = build_application(config, assistant, TOKEN)
-        async with application:
-            await application.post_init(application)
-            await application.start()
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-            try:
-                return await drive(stub, asked, pace, slow_down)
-            finally:
-                await application.updater.stop()
-                await application.stop()
-                await application.post_shutdown(application)
+        async with polling(application):
+            return await drive(stub, asked, pace, slow_down)
 
 
 async def drive(stub: TimedStub, asked: dict[int, list[str]], pace: tuple[int, float] | None,

@@ -16,6 +16,7 @@ callback_data, "message is not modified").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -23,7 +24,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -1376,3 +1377,18 @@ class BotApiStub:
 def iter_button_data(messages: Iterable[dict[str, Any]]) -> list[str]:
     """All callback_data values across messages (records or Telegram JSON)."""
     return [d for m in messages for _, d in BotApiStub.buttons(m) if d is not None]
+
+
+@contextlib.asynccontextmanager
+async def polling(application: Any) -> AsyncIterator[Any]:
+    """Run a real python-telegram-bot Application, long-polling the stub, for the length of a block."""
+    async with application:
+        await application.post_init(application)
+        await application.start()
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    await application.post_shutdown(application)

@@ -35,7 +35,7 @@ from policy_corpus.config import Config, load_config
 from policy_corpus.library import Library
 
 from .conftest import DOCUMENTS, PROJECT
-from .telegram_stub import BotApiStub, iter_button_data
+from .telegram_stub import BotApiStub, iter_button_data, polling
 
 TOKEN = "123456:SECRET-ADMIN-TEST-TOKEN"
 ADMIN, OWNER, STRANGER = 7, 101, 555
@@ -142,16 +142,8 @@ async def running_bot(env: Env, build_index=None) -> AsyncIterator[tuple[BotApiS
         log = QuestionLog(config.data_path / QUESTIONS_FILE)
         admin = CorpusAdmin(config, env.assistant, log, build_index)
         application = build_application(config, env.assistant, TOKEN, question_log=log, admin=admin)
-        async with application:
-            await application.post_init(application)
-            await application.start()
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-            try:
-                yield stub, application
-            finally:
-                await application.updater.stop()
-                await application.stop()
-        await application.post_shutdown(application)
+        async with polling(application):
+            yield stub, application
 
 
 async def send(stub: BotApiStub, user: int, text: str, replies: int = 1) -> list[dict[str, Any]]:

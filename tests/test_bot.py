@@ -26,7 +26,7 @@ from bot.render import (
 from bot.telegram_app import build_application
 
 from .conftest import LONG_DOCUMENT_ID
-from .telegram_stub import BotApiStub, iter_button_data
+from .telegram_stub import BotApiStub, iter_button_data, polling
 
 TOKEN = "123456:SECRET-TEST-TOKEN"
 LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
@@ -41,16 +41,8 @@ async def running_bot(config, assistant, rate_limit: tuple[int, float] = (100, 1
         config.telegram.base_url, config.telegram.base_file_url = stub.base_url, stub.base_file_url
         config.telegram.rate_limit_count, config.telegram.rate_limit_seconds = rate_limit
         application = build_application(config, assistant, TOKEN)
-        async with application:
-            await application.post_init(application)
-            await application.start()
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-            try:
-                yield stub, application
-            finally:
-                await application.updater.stop()
-                await application.stop()
-        await application.post_shutdown(application)
+        async with polling(application):
+            yield stub, application
 
 
 async def ask(stub: BotApiStub, user: int, text: str, replies: int = 1) -> list[dict[str, Any]]:
