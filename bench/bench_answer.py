@@ -14,10 +14,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.common import PROJECT, answer_latency, data_folder, load_questions, machine, report
+from bench.common import (
+    answer_latency,
+    bench_config,
+    data_folder,
+    load_questions,
+    machine,
+    publish_corpus,
+    report,
+)
 from bot.assistant import Assistant
 from embeddings.encoder import BACKENDS
-from policy_corpus.config import load_config
 
 
 def main() -> None:
@@ -31,15 +38,9 @@ def main() -> None:
 
 
 def run(data: str, args: argparse.Namespace) -> None:
-    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": data})
-    if args.backend:
-        config.embeddings.backend = args.backend
+    config = bench_config(data, args.backend)
     if not args.data:
-        from embeddings.build import make_index_builder
-        from policy_corpus.library import Library
-        from policy_corpus.sources import load_sources
-
-        Library(config.data_path).publish(load_sources(config.source_paths).documents, make_index_builder(config))
+        publish_corpus(config)
     assistant = Assistant(config)
     figures = answer_latency(assistant, load_questions(args.questions))
     report("answer_latency", figures | {"backend": config.embeddings.backend, "corpus_version": assistant.version,

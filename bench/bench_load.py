@@ -30,8 +30,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.common import PROJECT, data_folder, load_questions, machine, report, summarise
-from policy_corpus.config import Config, load_config
+from bench.common import (
+    bench_config,
+    data_folder,
+    load_questions,
+    machine,
+    publish_corpus,
+    report,
+    summarise,
+)
+from policy_corpus.config import Config
 from tests.telegram_stub import BotApiStub, polling
 
 TOKEN = "123456:BENCH-TOKEN"
@@ -179,13 +187,9 @@ def main() -> None:
 
 
 def measure(data: str, args: argparse.Namespace) -> None:
-    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": data})
+    config = bench_config(data)
     if not args.data:
-        from embeddings.build import make_index_builder
-        from policy_corpus.library import Library
-        from policy_corpus.sources import load_sources
-
-        Library(config.data_path).publish(load_sources(config.source_paths).documents, make_index_builder(config))
+        publish_corpus(config)
     from bot.assistant import Assistant
 
     assistant = Assistant(config)

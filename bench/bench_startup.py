@@ -64,18 +64,11 @@ def main() -> None:
 
 
 def measure(data: str, args: argparse.Namespace) -> None:
-    from bench.common import PROJECT, machine, report
-    from policy_corpus.config import load_config
+    from bench.common import bench_config, machine, publish_corpus, report
 
-    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": data})
-    if args.backend:
-        config.embeddings.backend = args.backend
+    config = bench_config(data, args.backend)
     if not args.data:
-        from embeddings.build import make_index_builder
-        from policy_corpus.library import Library
-        from policy_corpus.sources import load_sources
-
-        Library(config.data_path).publish(load_sources(config.source_paths).documents, make_index_builder(config))
+        publish_corpus(config)
     command = [sys.executable, __file__, "--child", "--data", str(data), "--backend", config.embeddings.backend]
     totals, splits = [], []
     for run in range(args.runs):

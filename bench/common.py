@@ -112,3 +112,22 @@ def data_folder(given: str | None) -> Iterator[str]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_config(data: str | Path, backend: str | None = None):
+    """The project's config.yaml with the data folder (and, if given, the embedding backend) replaced."""
+    from policy_corpus.config import load_config
+
+    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(data)})
+    if backend:
+        config.embeddings.backend = backend
+    return config
+
+
+def publish_corpus(config) -> None:
+    """Publish the configured corpus, with its search index, into the config's data folder."""
+    from embeddings.build import make_index_builder
+    from policy_corpus.library import Library
+    from policy_corpus.sources import load_sources
+
+    Library(config.data_path).publish(load_sources(config.source_paths).documents, make_index_builder(config))
