@@ -37,7 +37,9 @@ class SearchSettings:
     dense_weight: float = 0.4
     abstain_below: float = 0.66  # best dense cosine below which the search says the corpus does not cover it
     background: str = "policy_corpus/national/lawrefbook-national.tar.gz"  # other law, for abstention ("" = off)
-    primary_boost: float = 2.0  # added to the fused score of the policy documents, so they beat general law
+    # beside national law, added to the policy documents' fused score in the ranking of the whole corpus, which
+    # follows their own search's best (or stands alone when that search does not answer)
+    primary_boost: float = 2.0
     abstain_ratio: float = 0.46  # abstain when the corpus' best matches score below this share of the background's
 
 

@@ -103,3 +103,20 @@ def test_question_answered_from_the_right_law(national):
 def test_provincial_measure_still_answers_sme_questions(national):
     answer = national.ask("银行贷款到期了，能不能不还本金直接续贷？")
     assert (answer.best.doc_id, answer.best.article.number) == ("hunan", 11)
+
+
+@pytest.mark.parametrize("question, number", [
+    ("银行放贷时非要我们搭售保险、还收一堆手续费，这合规吗？", 11),
+    ("我们是小企业，想发行债券融资，政府有没有补助或者奖励？", 15),
+])
+def test_policy_document_that_answers_comes_before_national_law(national, question, number):
+    """The documents are searched as if served alone: national law on banking or bonds does not bury them."""
+    answer = national.ask(question)
+    assert not answer.abstained
+    assert (answer.best.doc_id, answer.best.article.number) == ("hunan", number)
+
+
+def test_labour_question_is_still_answered_from_national_law(national):
+    answer = national.ask("员工患病医疗期满后不能从事原工作，公司可以辞退他吗？")
+    assert not answer.abstained
+    assert (answer.best.doc_id, answer.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 40)
