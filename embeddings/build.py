@@ -16,6 +16,7 @@ from policy_corpus.config import Config
 from policy_corpus.model import Version
 from policy_corpus.store import Store, article_from_row
 
+from .adapter import QueryAdapter, load_adapter
 from .background import load_background
 from .cache import EmbeddingCache, encode_cached
 from .encoder import Encoder
@@ -39,6 +40,14 @@ def get_encoder(config: Config) -> Encoder:
         _encoders[key] = Encoder(settings.model, settings.max_seq_length, settings.batch_size, settings.threads,
                                  backend=settings.backend)
     return _encoders[key]
+
+
+def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
+    """The configured query adapter, if set and fitted for this encoder's model."""
+    if not config.embeddings.query_adapter:
+        return None
+    path = (config.base_dir / config.embeddings.query_adapter).resolve()
+    return load_adapter(path, config.embeddings.model, encoder.dimension)
 
 
 def index_is_current(folder: Path, config: Config) -> bool:

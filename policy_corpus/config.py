@@ -27,6 +27,8 @@ class EmbeddingSettings:
     max_seq_length: int = 256
     threads: int = 2
     backend: str = "onnx"  # "onnx" (torch's vectors, faster), "torch", or "onnx-int8" (quantised, faster still)
+    # moves question vectors towards the statute text that answers such questions ("" = off; embeddings/adapter.py)
+    query_adapter: str = "embeddings/adapters/m3e-small-stard.npz"
 
 
 @dataclass
@@ -91,6 +93,7 @@ ENVIRONMENT = {
     "POLICYBOT_DATA_DIR": ("data_dir",),
     "POLICYBOT_CORPUS_DIR": ("corpus", "dir"),
     "POLICYBOT_MODEL": ("embeddings", "model"),
+    "POLICYBOT_QUERY_ADAPTER": ("embeddings", "query_adapter"),
     "TELEGRAM_BASE_URL": ("telegram", "base_url"),
     "TELEGRAM_BASE_FILE_URL": ("telegram", "base_file_url"),
     "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),

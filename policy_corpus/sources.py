@@ -37,6 +37,12 @@ def document_id(relative: str) -> str:
     return str(PurePosixPath(relative).with_suffix(""))
 
 
+def from_collection(doc_id: str) -> bool:
+    """Whether a document is an entry of a law collection (社会法/劳动合同法(2012-12-28)), filed in a category
+    folder, rather than one of the flat policy documents (hunan) or an upload."""
+    return "/" in doc_id
+
+
 def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
     """Refuse ids that could escape their folder: no '..', nothing hidden, no odd characters.
 

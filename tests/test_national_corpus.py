@@ -120,3 +120,14 @@ def test_labour_question_is_still_answered_from_national_law(national):
     answer = national.ask("员工患病医疗期满后不能从事原工作，公司可以辞退他吗？")
     assert not answer.abstained
     assert (answer.best.doc_id, answer.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 40)
+
+
+def test_national_law_is_searched_with_the_query_adapter(national):
+    assert national.searcher.adapter is not None
+    answer = national.ask("老板让我试用期干了半年还不转正，合法吗？")
+    assert not answer.abstained
+    assert any(c.doc_id == "社会法/劳动合同法(2012-12-28)" and c.article.number == 19 for c in answer.citations)
+
+
+def test_chit_chat_still_abstains_beside_national_law(national):
+    assert national.ask("今天天气怎么样，晚饭吃什么好？").abstained

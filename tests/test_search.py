@@ -113,3 +113,8 @@ def test_index_built_with_another_model_is_refused(indexed_config, tmp_path):
     (copy / "index.json").write_text(json.dumps(meta | {"model": "BAAI/bge-small-zh-v1.5"}))
     with Store(copy / "store.db", read_only=True) as store, pytest.raises(IndexMismatchError, match="ingest"):
         Searcher.load(copy, indexed_config, store)
+
+
+def test_policy_documents_are_searched_without_the_query_adapter(searcher):
+    """The adapter is fitted on questions answered from national law; it cost SME questions recall."""
+    assert searcher.adapter is None

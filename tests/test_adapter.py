@@ -1,0 +1,61 @@
+"""The query adapter: fitted on question vectors against frozen article vectors, saved small, used only
+where it was fitted for."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from embeddings.adapter import QueryAdapter, fit, load_adapter
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _top1(questions: np.ndarray, units: np.ndarray, gold: list[np.ndarray]) -> float:
+    best = (questions @ units.T).argmax(axis=1)
+    return float(np.mean([b in g for b, g in zip(best, gold)]))
+
+
+def test_fit_moves_questions_to_the_articles_that_answer_them():
+    """Questions worded in a systematically different way (a fixed distortion) are brought back."""
+    rng = np.random.default_rng(0)
+    units = _normalise(rng.normal(size=(300, 32)))
+    distortion = np.eye(32) + 2.5 * rng.normal(size=(32, 32)) / np.sqrt(32)
+    answers = rng.integers(0, 300, size=400)
+    questions = _normalise(units[answers] @ distortion + 0.05 * rng.normal(size=(400, 32)))
+    gold = [np.array([a]) for a in answers]
+    train, test = slice(0, 300), slice(300, 400)
+    weight = fit(questions[train], gold[train], units, epochs=40, temperature=0.05, l2=0.0, learning_rate=1e-2)
+    adapter = QueryAdapter("test-model", weight)
+    before, after = _top1(questions[test], units, gold[test]), _top1(adapter.apply(questions[test]), units, gold[test])
+    assert before < 0.5 and after > 0.9, (before, after)
+
+
+def test_saved_adapter_maps_like_the_fitted_one(tmp_path):
+    rng = np.random.default_rng(1)
+    adapter = QueryAdapter("m3e-small", 0.1 * rng.normal(size=(16, 16)).astype(np.float32), {"epochs": 8})
+    adapter.save(tmp_path / "a.npz")
+    loaded = QueryAdapter.load(tmp_path / "a.npz")
+    assert loaded.model == "m3e-small" and loaded.info == {"epochs": 8}
+    questions = _normalise(rng.normal(size=(5, 16)))
+    moved = loaded.apply(questions)
+    assert np.allclose(np.linalg.norm(moved, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(moved, adapter.apply(questions), atol=2e-3)  # stored as float16
+
+
+def test_adapter_for_another_model_is_not_used(tmp_path, caplog):
+    QueryAdapter("m3e-small", np.zeros((16, 16), dtype=np.float32)).save(tmp_path / "a.npz")
+    with caplog.at_level(logging.WARNING):
+        assert load_adapter(tmp_path / "a.npz", "BAAI/bge-small-zh-v1.5", 16) is None
+    assert "make train" in caplog.text
+    assert load_adapter(tmp_path / "a.npz", "m3e-small", 16) is not None
+
+
+def test_unreadable_adapter_is_skipped_with_a_warning(tmp_path, caplog):
+    (tmp_path / "a.npz").write_bytes(b"not an adapter")
+    with caplog.at_level(logging.WARNING):
+        assert load_adapter(tmp_path / "a.npz", "m3e-small", 16) is None
+    assert "cannot be read" in caplog.text
