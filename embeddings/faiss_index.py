@@ -9,6 +9,9 @@ import faiss
 import numpy as np
 
 HNSW_NEIGHBOURS = 32
+# Above the 300 candidates a search asks for: at 128 HNSW missed articles exact search finds (STARD
+# recall@10 0.767 -> 0.783 on a split of the training questions at 512), for about 1 ms more per question.
+HNSW_EF_SEARCH = 512
 
 
 def build_faiss(vectors: np.ndarray, kind: str = "auto", hnsw_above: int = 20000) -> faiss.Index:
@@ -19,7 +22,7 @@ def build_faiss(vectors: np.ndarray, kind: str = "auto", hnsw_above: int = 20000
     if kind == "hnsw" or (kind == "auto" and len(vectors) > hnsw_above):
         index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
+        index.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         index = faiss.IndexFlatIP(dimension)
     index.add(vectors)
@@ -40,5 +43,5 @@ def write_faiss(index: faiss.Index, path: Path) -> None:
 def read_faiss(path: Path) -> faiss.Index:
     index = faiss.read_index(str(path))
     if isinstance(index, faiss.IndexHNSW):
-        index.hnsw.efSearch = 128
+        index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
