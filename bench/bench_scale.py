@@ -33,7 +33,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import (
     PROJECT,
-    SHARED,
     answer_latency,
     folder_mb,
     load_questions,

@@ -44,7 +44,7 @@ def get_encoder(config: Config) -> Encoder:
 
 def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
     """The configured query adapter, if set and fitted for this encoder's model."""
-    if not config.embeddings.query_adapter:
+    if config.embeddings.query_adapter.strip().lower() in ("", "off", "none"):
         return None
     path = (config.base_dir / config.embeddings.query_adapter).resolve()
     return load_adapter(path, config.embeddings.model, encoder.dimension)

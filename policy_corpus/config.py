@@ -27,7 +27,7 @@ class EmbeddingSettings:
     max_seq_length: int = 256
     threads: int = 2
     backend: str = "onnx"  # "onnx" (torch's vectors, faster), "torch", or "onnx-int8" (quantised, faster still)
-    # moves question vectors towards the statute text that answers such questions ("" = off; embeddings/adapter.py)
+    # moves question vectors towards the statute text that answers such questions ("" or "off": none; embeddings/adapter.py)
     query_adapter: str = "embeddings/adapters/m3e-small-stard.npz"
 
 

@@ -7,7 +7,7 @@ import tarfile
 import pytest
 
 from bot.assistant import Assistant
-from embeddings.build import make_index_builder
+from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
 from policy_corpus.errors import UnknownDocumentError
 from policy_corpus.library import Library
@@ -131,3 +131,9 @@ def test_national_law_is_searched_with_the_query_adapter(national):
 
 def test_chit_chat_still_abstains_beside_national_law(national):
     assert national.ask("今天天气怎么样，晚饭吃什么好？").abstained
+
+
+def test_query_adapter_can_be_turned_off_from_the_environment(national):
+    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_QUERY_ADAPTER": "off"})
+    assert get_adapter(config, get_encoder(config)) is None
+    assert get_adapter(load_config(PROJECT / "config.yaml", environ={}), get_encoder(config)) is not None
