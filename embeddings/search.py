@@ -30,12 +30,12 @@ PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their
 FILLER = sorted(["我们", "我", "你们", "他们", "公司", "一家", "这种", "这样", "有没有", "能不能", "可不可以", "是不是",
                  "怎么办", "怎么", "什么", "可以", "应该", "规定", "国家", "政府", "现在"], key=len, reverse=True)
 FILLER_RE = re.compile("|".join(FILLER))
+ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
 
 
 def query_text(question: str) -> str:
     """The question as the dense side reads it: without the filler."""
     return FILLER_RE.sub(" ", question)
-ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
 
 
 class IndexMismatchError(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
 
 import sqlite_utils
 
@@ -61,7 +60,7 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Store:  # noqa: PYI034 -- typing.Self needs Python 3.11; we support 3.10
         return self
 
     def __exit__(self, *exc_info: object) -> None:
