@@ -26,6 +26,10 @@ from .lexical import BM25, top_mean
 MODES = ("hybrid", "dense", "lexical")
 CANDIDATES = 300  # units fetched from FAISS and articles kept from BM25 before fusion
 PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their own: as many as an answer cites
+# ... but only their best one when national law matches clearly better on both sides: its best cosine is this much
+# higher, and the documents' best BM25 is below this share of national law's
+WEAKER_COSINE = 0.05
+WEAKER_LEXICAL = 0.8
 # Words of a loosely typed question that say nothing about its topic; the dense side reads better without.
 FILLER = sorted(["我们", "我", "你们", "他们", "公司", "一家", "这种", "这样", "有没有", "能不能", "可不可以", "是不是",
                  "怎么办", "怎么", "什么", "可以", "应该", "规定", "国家", "政府", "现在"], key=len, reverse=True)
@@ -121,6 +125,7 @@ class Searcher:
         # Beside national law the policy documents are also searched on their own (`_lead_with_primary`), over
         # their few hundred unit vectors kept here: FAISS' candidates from the whole corpus may not include them.
         self.primary_articles: np.ndarray | None = None
+        self.is_primary = is_primary
         self.primary_units = self.primary_vectors = np.zeros(0)
         if 0 < is_primary.sum() < len(is_primary):
             self.primary_articles = np.flatnonzero(is_primary)
@@ -195,7 +200,21 @@ class Searcher:
         primary.closeness = float(primary.dense.max(initial=0.0))
         if len(primary.articles) == 0 or self._uncovered(primary, question, self.primary_articles):
             return scored
-        return _lead_with(primary, scored, PRIMARY_LEAD)
+        return _lead_with(primary, scored, PRIMARY_LEAD if self._primary_holds_up(primary, raw, lexical) else 1)
+
+    def _primary_holds_up(self, primary: Scored, raw: np.ndarray, lexical: np.ndarray) -> bool:
+        """Whether the documents match about as well as national law, in meaning or in words.
+
+        When national law matches clearly better on both (客户欠款两年了还能起诉吗: 诉讼时效), the documents keep
+        only their best article in front, so the national answer is among the three an answer cites.
+        """
+        scores, units = self.index.search(raw, CANDIDATES // 6)
+        national = [score for score, unit in zip(scores[0], units[0])
+                    if unit >= 0 and not self.is_primary[self.unit_article[unit]]]
+        if not national or primary.closeness >= max(national) - WEAKER_COSINE:
+            return True
+        best_national = float(lexical[~self.is_primary].max(initial=0.0))
+        return float(lexical[self.primary_articles].max(initial=0.0)) >= WEAKER_LEXICAL * best_national
 
     def references(self, question: str) -> list[int]:
         """Articles the question names outright: 促进法第十九条, 湖南办法第九条."""

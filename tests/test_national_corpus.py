@@ -137,3 +137,10 @@ def test_query_adapter_can_be_turned_off_from_the_environment(national):
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_QUERY_ADAPTER": "off"})
     assert get_adapter(config, get_encoder(config)) is None
     assert get_adapter(load_config(PROJECT / "config.yaml", environ={}), get_encoder(config)) is not None
+
+
+def test_national_law_that_matches_better_is_cited_beside_a_policy_document(national):
+    """The documents answer (拖欠), but 劳动合同法 matches clearly better: it is among the three cited, not below them."""
+    answer = national.ask("企业拖欠劳动报酬，劳动者可以申请支付令吗？")
+    assert not answer.abstained
+    assert ("社会法/劳动合同法(2012-12-28)", 30) in [(c.doc_id, c.article.number) for c in answer.citations[:3]]
