@@ -8,12 +8,14 @@ into messages within Telegram's limit without breaking tags or entities.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING
 
 from policy_corpus.citation import Segment, cite, short_title
 from policy_corpus.model import Article, Version
+from policy_corpus.sources import from_collection
 from policy_corpus.store import DocumentInfo
 
 from .answer import ABSTAIN_TEXT, DISCLAIMER, Answer, Citation, first_line
@@ -206,16 +208,36 @@ def document_counts(info: DocumentInfo) -> str:
     return f"{info.current_count} 条" + (f"（修订草案 {info.draft_count} 条）" if info.draft_count else "")
 
 
+def split_holdings(infos: list[DocumentInfo]) -> tuple[list[DocumentInfo], dict[str, int], int]:
+    """What to list one by one (the policy documents, uploads); the laws in force of law collections counted
+    by category (社会法: 27), too many to list; and how many older versions of those laws are kept."""
+    listed = [info for info in infos if not from_collection(info.id)]
+    laws = [info for info in infos if from_collection(info.id)]
+    categories = Counter(info.id.split("/")[0] for info in laws if info.in_force)
+    return listed, dict(categories.most_common()), sum(1 for info in laws if not info.in_force)
+
+
+def national_summary(categories: dict[str, int], older: int) -> str:
+    """国家法律法规 1,434 部（现行有效）：民法商法 120、社会法 27…；另有历史版本 130 部."""
+    parts = "、".join(f"{category} {count}" for category, count in categories.items())
+    line = f"国家法律法规 {sum(categories.values()):,} 部（现行有效）：{parts}"
+    return line + (f"；另有历史版本 {older:,} 部，可按编号查看。" if older else "。")
+
+
 def format_docs(infos: list[DocumentInfo], fmt: Markup = Plain) -> str:
-    """The documents served: title, id for /article, article count and dates."""
+    """The documents served: title, id for /article, article count and dates; national law summed up."""
     if not infos:
         return fmt.text("还没有收录任何文件。")
-    lines = [fmt.bold(f"收录的文件（{len(infos)} 件）：")]
-    for info in infos:
+    listed, categories, older = split_holdings(infos)
+    lines = [fmt.bold(f"收录的文件（{len(listed)} 件）：")] if listed else []
+    for info in listed:
         lines.append(f"\n{fmt.bold('《' + short_title(info.title) + '》')}  编号 {fmt.code(info.id)}")
         details = "；".join([document_counts(info)] + info.dates)
         lines.append(fmt.text(details))
-    lines.append("\n" + fmt.italic("查看条文：/article 编号 条号，如 /article sme_law 19"))
+    if categories:
+        lines.append(("\n" if lines else "") + fmt.text(national_summary(categories, older)))
+    example = "/article sme_law 19" if any(info.id == "sme_law" for info in listed) else "/article 劳动合同法 39"
+    lines.append("\n" + fmt.italic(f"查看条文：/article 编号或法名 条号，如 {example}"))
     return "\n".join(lines)
 
 
@@ -234,7 +256,10 @@ def format_welcome(infos: list[DocumentInfo], fmt: Markup = Plain, examples_as_b
     """/start: what the bot covers, how to ask, and that it quotes the law without advising."""
     lines = [fmt.bold("您好！我是中小企业政策助手。"),
              "我从下列文件中找出与您的问题相关的条文，原文引用并注明出处："]
-    lines += [fmt.text(f"• 《{short_title(info.title)}》") for info in infos]
+    listed, categories, _ = split_holdings(infos)
+    lines += [fmt.text(f"• 《{short_title(info.title)}》") for info in listed]
+    if categories:
+        lines.append(fmt.text(f"• 国家法律、行政法规和司法解释 {sum(categories.values()):,} 部"))
     if examples_as_buttons:
         lines.append("\n直接用文字提问即可，也可以点下面的示例问题试试。")
     else:
@@ -329,13 +354,12 @@ def corpus_html(overview: CorpusOverview) -> str:
         return escape("还没有发布任何语料版本。")
     lines = [Html.bold(f"正在服务：版本 {version.name}"),
              escape(f"发布于 {_time(version.published_at)}，发布者：{publisher(version.published_by)}")]
-    primary = [info for info in overview.documents if info.primary]
-    background = len(overview.documents) - len(primary)
-    lines.append("\n" + Html.bold(f"文件（{len(primary)} 件）："))
+    listed, categories, older = split_holdings(overview.documents)
+    lines.append("\n" + Html.bold(f"文件（{len(listed)} 件）："))
     lines += [f"• 《{escape(short_title(info.title))}》 编号 {Html.code(info.id)}：{escape(document_counts(info))}"
-              for info in primary]
-    if background:
-        lines.append(escape(f"另有国家法律法规 {background} 件（用于判断问题是否超出范围）。"))
+              for info in listed]
+    if categories:
+        lines.append(escape(national_summary(categories, older)))
     lines.append("\n" + Html.bold("保留的旧版本：") + (escape("（/rollback 回到上一个版本）") if overview.older else ""))
     lines += [escape(f"• {v.name}：{_time(v.published_at)}，{publisher(v.published_by)}") for v in overview.older]
     if not overview.older:

@@ -13,6 +13,7 @@ from bot.render import (
     diff_html,
     diff_plain,
     docs_html,
+    format_welcome,
     split_message,
     text_size,
 )
@@ -138,3 +139,32 @@ def test_docs_lists_titles_counts_and_dates():
     plain, _ = parse_html(docs_html([DOC]))
     assert "《示范<法>》  编号 demo" in plain
     assert "3 条（修订草案 2 条）；2020年1月1日 施行" in plain
+
+
+def law(doc_id: str, in_force: bool = True) -> DocumentInfo:
+    return DocumentInfo(id=doc_id, title=doc_id.split("/")[-1], cite_title=doc_id, source=doc_id + ".md",
+                        kind="markdown", content_hash="x", dates=[], current_count=10, draft_count=0,
+                        in_force=in_force, primary=False)
+
+
+NATIONAL = [law("社会法/劳动合同法(2012-12-28)"), law("民法商法/公司法(2023-12-29)"),
+            law("民法商法/公司法(2018-10-26)", in_force=False), law("民法商法/商标法(2019-04-23)")]
+
+
+def test_welcome_and_docs_sum_up_national_law_instead_of_listing_it():
+    """With ~1,400 laws served, /start and /docs list the policy documents and count national law by category."""
+    welcome = format_welcome([DOC] + NATIONAL)
+    assert "《示范<法>》" in welcome
+    assert "国家法律、行政法规和司法解释 3 部" in welcome
+    assert "劳动合同法" not in welcome
+    plain, _ = parse_html(docs_html([DOC] + NATIONAL))
+    assert "收录的文件（1 件）" in plain and "编号 demo" in plain
+    assert "国家法律法规 3 部（现行有效）：民法商法 2、社会法 1；另有历史版本 1 部" in plain
+    assert "公司法(2018-10-26)" not in plain
+
+
+def test_national_law_alone_is_summed_up_too():
+    plain, _ = parse_html(docs_html(NATIONAL))
+    assert "收录的文件" not in plain
+    assert plain.startswith("国家法律法规 3 部")
+    assert "/article 劳动合同法 39" in plain
