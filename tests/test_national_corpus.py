@@ -144,3 +144,10 @@ def test_national_law_that_matches_better_is_cited_beside_a_policy_document(nati
     answer = national.ask("企业拖欠劳动报酬，劳动者可以申请支付令吗？")
     assert not answer.abstained
     assert ("社会法/劳动合同法(2012-12-28)", 30) in [(c.doc_id, c.article.number) for c in answer.citations[:3]]
+
+
+def test_off_topic_floor_rises_with_national_law(national, searcher):
+    """Beside ~1,000s more articles chatter comes closer to something; the floor for "nothing close" follows it."""
+    assert national.searcher.floor > searcher.floor >= searcher.settings.abstain_below
+    for chatter in ("你好", "谢谢", "讲个笑话吧"):
+        assert national.ask(chatter).abstained, chatter
