@@ -9,6 +9,8 @@ import numpy as np
 
 from embeddings.adapter import QueryAdapter, fit, load_adapter
 
+from .conftest import DEV_QUESTIONS
+
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
@@ -59,3 +61,17 @@ def test_unreadable_adapter_is_skipped_with_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert load_adapter(tmp_path / "a.npz", "m3e-small", 16) is None
     assert "cannot be read" in caplog.text
+
+
+def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_path, capsys):
+    """embeddings.train end to end on the default corpus' real index: split, fit, save, report."""
+    from embeddings.train import main
+
+    out = tmp_path / "adapters" / "a.npz"
+    main(["--data", str(indexed_config.data_path), "--questions", str(DEV_QUESTIONS), "--out", str(out)])
+    adapter = load_adapter(out, "m3e-small", 512)
+    assert adapter is not None and adapter.info["epochs"] == 8
+    train = (out.parent / "splits" / "dev_questions.train.jsonl").read_text(encoding="utf-8").splitlines()
+    held = (out.parent / "splits" / "dev_questions.heldout.jsonl").read_text(encoding="utf-8").splitlines()
+    assert train and held and not set(train) & set(held)
+    assert "held-out dense recall with adapter" in capsys.readouterr().out
