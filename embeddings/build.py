@@ -21,6 +21,7 @@ from .background import load_background
 from .cache import EmbeddingCache, encode_cached
 from .encoder import Encoder
 from .faiss_index import build_faiss, write_faiss
+from .lawprior import LawPrior
 from .lexical import BM25
 from .units import article_heading, article_units
 
@@ -48,6 +49,18 @@ def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
         return None
     path = (config.base_dir / config.embeddings.query_adapter).resolve()
     return load_adapter(path, config.embeddings.model, encoder.dimension)
+
+
+def get_law_prior(config: Config) -> LawPrior | None:
+    """The configured law prior, if set and readable."""
+    if config.search.law_prior.strip().lower() in ("", "off", "none"):
+        return None
+    path = (config.base_dir / config.search.law_prior).resolve()
+    try:
+        return LawPrior.load(path)
+    except (OSError, ValueError, KeyError) as error:
+        logger.warning("law prior %s cannot be read (%s): searching without it", path, error)
+        return None
 
 
 def index_is_current(folder: Path, config: Config) -> bool:

@@ -19,7 +19,14 @@ from policy_corpus.sources import from_collection
 from policy_corpus.store import Store
 
 from .background import load_background
-from .build import INDEX_FORMAT, INDEX_META, background_path, get_adapter, get_encoder
+from .build import (
+    INDEX_FORMAT,
+    INDEX_META,
+    background_path,
+    get_adapter,
+    get_encoder,
+    get_law_prior,
+)
 from .faiss_index import read_faiss
 from .lexical import BM25, top_mean
 
@@ -126,6 +133,13 @@ class Searcher:
         # the SME questions 0.05-0.07 recall@1.
         from_collections = any(from_collection(doc_id) for doc_id, _, _ in self.article_keys)
         self.adapter = get_adapter(config, self.encoder) if from_collections else None
+        # the same goes for the law prior; each collection article points at its law's class (-1: none)
+        self.law_prior = get_law_prior(config) if from_collections else None
+        if self.law_prior is not None:
+            classes = {law: i for i, law in enumerate(self.law_prior.laws)}
+            law_of = {info.id: info.law for info in self.documents}
+            self.law_class = np.array([classes.get(law_of.get(doc_id, ""), -1) if from_collection(doc_id) else -1
+                                       for doc_id, _, _ in self.article_keys], dtype=np.int64)
         self.titles = {info.id: info.cite_title for info in self.documents}
         self.article_index = {key: index for index, key in enumerate(self.article_keys)}
         primary = {info.id for info in self.documents if info.primary}
@@ -166,15 +180,25 @@ class Searcher:
         lexical = self.bm25.scores(question)
         raw = self.encoder.encode([query_text(question)])
         vector = raw if self.adapter is None else self.adapter.apply(raw)
-        scored = self._fuse(*self._dense(vector), lexical, mode, boost=True)
+        scored = self._fuse(*self._dense(vector), lexical, mode, bonus=self._bonus(question))
         scored.closeness = self._closeness(raw, scored)
         if self.primary_articles is not None:
             scored = self._lead_with_primary(question, raw, lexical, mode, scored)
         return self._put_references_first(question, scored)
 
+    def _bonus(self, question: str) -> np.ndarray:
+        """Per article, added to the fused score of the whole corpus: the policy documents' boost, and national
+        law's share of the law prior."""
+        if self.law_prior is None:
+            return self.boost
+        probabilities = np.append(self.law_prior.probabilities(question), 0.0)  # class -1 → 0
+        return self.boost + self.settings.law_prior_weight * probabilities[self.law_class].astype(np.float32)
+
     def _fuse(self, dense_by_article: dict[int, float], best_unit: dict[int, tuple[int | None, int | None]],
-              lexical_all: np.ndarray, mode: str, boost: bool = False, pool: np.ndarray | None = None) -> Scored:
-        """Rank the articles the dense side found and the best lexical matches (only those in `pool`, if given)."""
+              lexical_all: np.ndarray, mode: str, bonus: np.ndarray | None = None,
+              pool: np.ndarray | None = None) -> Scored:
+        """Rank the articles the dense side found and the best lexical matches (only those in `pool`, if given);
+        in hybrid mode `bonus` (per article) is added to the fused score."""
         if pool is None:
             lexical_top = np.argsort(-lexical_all)[:CANDIDATES]
         else:
@@ -195,8 +219,8 @@ class Searcher:
             weight = self.settings.dense_weight
             # BM25 scores are heavy-tailed: log1p keeps one long exact match from drowning the dense side
             fused = weight * _standardise(dense) + (1 - weight) * _standardise(np.log1p(lexical))
-            if boost:
-                fused = fused + self.boost[candidates]
+            if bonus is not None:
+                fused = fused + bonus[candidates]
         order = np.argsort(-fused, kind="stable")
         return Scored(candidates[order], fused[order], dense[order], lexical[order], best_unit)
 

@@ -1,6 +1,7 @@
-"""Fit the query adapter (embeddings/adapter.py) on real questions from the public (STARD).
+"""Fit the query adapter (embeddings/adapter.py) and the law prior (embeddings/lawprior.py) on real
+questions from the public (STARD).
 
-    python -m embeddings.train --data data/national [--questions FILE] [--out FILE]
+    python -m embeddings.train --data data/national [--questions FILE] [--out FILE] [--law-out FILE]
 
 `--data` is a data folder where the national collection has been ingested (`make train` does that
 first): the article vectors are read back from its index, so nothing is embedded here but the questions.
@@ -27,12 +28,14 @@ from policy_corpus.library import Library
 from .adapter import QueryAdapter, fit
 from .build import get_encoder
 from .faiss_index import read_faiss
+from .lawprior import fit_law_prior
 from .search import query_text
 
 logger = logging.getLogger(__name__)
 HELD_OUT_SHARE = 0.2
 QUESTIONS = PROJECT_DIR / "embeddings" / "training" / "stard_train.jsonl"
 ADAPTER = PROJECT_DIR / "embeddings" / "adapters" / "m3e-small-stard.npz"
+LAW_PRIOR = PROJECT_DIR / "embeddings" / "adapters" / "stard-laws.npz"
 # chosen on a split of the training questions (not the held-out ones): temperature 0.02-0.05, l2 0.001-0.1, 3-16 epochs
 SETTINGS = {"epochs": 8, "temperature": 0.02, "l2": 0.01, "learning_rate": 1e-3, "batch_size": 64}
 
@@ -99,10 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, help="config file (default: config.yaml) for the encoder settings")
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, default=ADAPTER)
+    parser.add_argument("--law-out", type=Path, default=LAW_PRIOR)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_config(args.config)
-    corpus = CorpusVectors(Library(args.data.resolve()).current_dir())
+    library = Library(args.data.resolve())
+    corpus = CorpusVectors(library.current_dir())
+    with library.open_store() as store:
+        law_of = {info.id: info.law for info in store.documents()}
     train_path, heldout_path = split_questions(args.questions, args.out.parent / "splits")
     train_rows, heldout_rows = read_rows(train_path), read_rows(heldout_path)
     encoder = get_encoder(config)
@@ -117,6 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     logger.info("fitted in %.0f s, saved %s", time.perf_counter() - started, args.out)
     print("held-out dense recall without adapter:", corpus.dense_recall(heldout_vectors, heldout_rows))
     print("held-out dense recall with adapter:   ", corpus.dense_recall(adapter.apply(heldout_vectors), heldout_rows))
+    laws = [{law_of[doc] for doc, _ in row["gold"] if doc in law_of} for row in train_rows]
+    prior = fit_law_prior([row["question"] for row in train_rows], laws)
+    prior.info = {"questions": len(train_rows), "fitted": date.today().isoformat()}
+    prior.save(args.law_out)
+    top = [prior.laws[int(np.argmax(prior.probabilities(row["question"])))] for row in heldout_rows]
+    right = np.mean([law in {law_of.get(doc) for doc, _ in row["gold"]} for law, row in zip(top, heldout_rows)])
+    print(f"law prior: {len(prior.laws)} laws, {len(prior.vocabulary)} n-grams; held-out top law right: {right:.3f}")
     print(f"evaluate the full search with: policybot eval {heldout_path}")
 
 

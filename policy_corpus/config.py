@@ -43,6 +43,8 @@ class SearchSettings:
     # follows their own search's best (or stands alone when that search does not answer)
     primary_boost: float = 2.0
     abstain_ratio: float = 0.46  # abstain when the corpus' best matches score below this share of the background's
+    law_prior: str = "embeddings/adapters/stard-laws.npz"  # which laws questions like this are answered from ("off")
+    law_prior_weight: float = 1.0  # added to a national-law article's fused score × P(its law | question)
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The query adapter: fitted on question vectors against frozen article vectors, saved small, used only
-where it was fitted for."""
+"""What `make train` learns from public questions: the query adapter (fitted on question vectors against
+frozen article vectors, used only where it was fitted for) and the law prior."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import numpy as np
 
 from embeddings.adapter import QueryAdapter, fit, load_adapter
+from embeddings.lawprior import LawPrior, fit_law_prior
 
 from .conftest import DEV_QUESTIONS
 
@@ -68,10 +69,30 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
     from embeddings.train import main
 
     out = tmp_path / "adapters" / "a.npz"
-    main(["--data", str(indexed_config.data_path), "--questions", str(DEV_QUESTIONS), "--out", str(out)])
+    main(["--data", str(indexed_config.data_path), "--questions", str(DEV_QUESTIONS), "--out", str(out),
+          "--law-out", str(tmp_path / "laws.npz")])
     adapter = load_adapter(out, "m3e-small", 512)
+    assert {"中小企业促进法", "保障中小企业款项支付条例"} <= set(LawPrior.load(tmp_path / "laws.npz").laws)
     assert adapter is not None and adapter.info["epochs"] == 8
     train = (out.parent / "splits" / "dev_questions.train.jsonl").read_text(encoding="utf-8").splitlines()
     held = (out.parent / "splits" / "dev_questions.heldout.jsonl").read_text(encoding="utf-8").splitlines()
     assert train and held and not set(train) & set(held)
     assert "held-out dense recall with adapter" in capsys.readouterr().out
+
+
+LABOUR = ["员工工资被拖欠怎么办", "公司辞退员工要给补偿吗", "试用期工资怎么算", "加班工资不给怎么办",
+          "员工辞职要提前多久", "公司不签劳动合同怎么办"]
+LENDING = ["朋友借钱不还有欠条", "借款利息最高多少", "欠条过了三年还有效吗", "借钱给别人没写借条怎么办",
+           "民间借贷利息怎么算", "借款人跑了怎么办"]
+
+
+def test_law_prior_learns_which_law_such_questions_go_to(tmp_path):
+    prior = fit_law_prior(LABOUR + LENDING, [{"劳动合同法"}] * len(LABOUR) + [{"民间借贷规定"}] * len(LENDING))
+    assert prior.laws == ["劳动合同法", "民间借贷规定"]
+    new = {"老板拖欠工资，员工可以辞职吗": "劳动合同法", "借条丢了还能要回借款吗": "民间借贷规定"}
+    for question, law in new.items():
+        assert prior.laws[int(prior.probabilities(question).argmax())] == law, question
+    prior.save(tmp_path / "laws.npz")
+    loaded = LawPrior.load(tmp_path / "laws.npz")
+    for question in new:
+        assert np.allclose(loaded.probabilities(question), prior.probabilities(question), atol=1e-3)

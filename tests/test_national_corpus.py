@@ -123,7 +123,7 @@ def test_labour_question_is_still_answered_from_national_law(national):
 
 
 def test_national_law_is_searched_with_the_query_adapter(national):
-    assert national.searcher.adapter is not None
+    assert national.searcher.adapter is not None and national.searcher.law_prior is not None
     answer = national.ask("老板让我试用期干了半年还不转正，合法吗？")
     assert not answer.abstained
     assert any(c.doc_id == "社会法/劳动合同法(2012-12-28)" and c.article.number == 19 for c in answer.citations)

@@ -117,4 +117,4 @@ def test_index_built_with_another_model_is_refused(indexed_config, tmp_path):
 
 def test_policy_documents_are_searched_without_the_query_adapter(searcher):
     """The adapter is fitted on questions answered from national law; it cost SME questions recall."""
-    assert searcher.adapter is None
+    assert searcher.adapter is None and searcher.law_prior is None

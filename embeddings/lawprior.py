@@ -1,0 +1,101 @@
+"""A law prior: which laws questions worded like this one are answered from.
+
+    P(law | question) = softmax(W · tfidf(question) + b)
+
+over the character unigrams and bigrams of the question. Fitted (`fit_law_prior`, run by `make train`)
+on the same real questions from the public as the query adapter, with their gold articles' laws as
+labels. The search adds `search.law_prior_weight × P(law)` to the fused score of each national-law
+article (hybrid mode only), so 离职/工资 questions lean towards 劳动合同法 and 欠条/借钱 towards the
+private-lending rules, while the articles themselves are still ranked by meaning and words.
+Laws are keyed by title (`Document.law`), so a new version of a law inherits its prior.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SPACE = re.compile(r"\s+")
+
+
+def grams(text: str) -> list[str]:
+    """Character unigrams and bigrams, whitespace dropped."""
+    text = SPACE.sub("", text)
+    return list(text) + [text[i:i + 2] for i in range(len(text) - 1)]
+
+
+@dataclass
+class LawPrior:
+    laws: list[str]  # law keys (Document.law), one per class
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # (features,)
+    weight: np.ndarray  # (features, laws)
+    bias: np.ndarray  # (laws,)
+    info: dict = field(default_factory=dict)
+
+    def features(self, question: str) -> np.ndarray:
+        """Sublinear tf × idf, L2-normalised."""
+        vector = np.zeros(len(self.vocabulary), dtype=np.float32)
+        for gram, count in Counter(grams(question)).items():
+            index = self.vocabulary.get(gram)
+            if index is not None:
+                vector[index] = 1.0 + math.log(count)
+        vector *= self.idf
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+    def probabilities(self, question: str) -> np.ndarray:
+        """P(law | question) for each of `laws`."""
+        logits = self.features(question) @ self.weight + self.bias
+        exp = np.exp(logits - logits.max())
+        return exp / exp.sum()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grams_in_order = sorted(self.vocabulary, key=self.vocabulary.get)
+        meta = json.dumps({"laws": self.laws, "grams": grams_in_order, **self.info}, ensure_ascii=False)
+        with path.open("wb") as out:
+            np.savez(out, idf=self.idf.astype(np.float32), weight=self.weight.astype(np.float16),
+                     bias=self.bias.astype(np.float32), meta=np.array(meta))
+
+    @classmethod
+    def load(cls, path: Path) -> LawPrior:
+        with np.load(path) as data:
+            meta = json.loads(str(data["meta"]))
+            idf, weight, bias = data["idf"], data["weight"].astype(np.float32), data["bias"]
+        laws, grams_in_order = meta.pop("laws"), meta.pop("grams")
+        return cls(laws, {gram: i for i, gram in enumerate(grams_in_order)}, idf, weight, bias, meta)
+
+
+def fit_law_prior(questions: list[str], laws: list[set[str]], min_questions: int = 2, l2: float = 3e-5,
+                  epochs: int = 300, learning_rate: float = 0.05, seed: int = 0) -> LawPrior:
+    """Multinomial logistic regression from question n-grams (seen in ≥ `min_questions` questions) to law."""
+    import torch
+
+    torch.manual_seed(seed)
+    seen = Counter(gram for question in set(questions) for gram in set(grams(question)))
+    kept = sorted(gram for gram, count in seen.items() if count >= min_questions)
+    total = len(set(questions))
+    idf = np.array([math.log((1 + total) / (1 + seen[gram])) + 1 for gram in kept], dtype=np.float32)
+    labels = sorted({law for row in laws for law in row})
+    prior = LawPrior(labels, {gram: i for i, gram in enumerate(kept)}, idf,
+                     np.zeros((len(kept), len(labels)), dtype=np.float32), np.zeros(len(labels), dtype=np.float32))
+    pairs = [(question, law) for question, row in zip(questions, laws) for law in sorted(row)]
+    inputs = torch.from_numpy(np.stack([prior.features(question) for question, _ in pairs]))
+    targets = torch.tensor([labels.index(law) for _, law in pairs])
+    weight = torch.zeros(len(kept), len(labels), requires_grad=True)
+    bias = torch.zeros(len(labels), requires_grad=True)
+    optimiser = torch.optim.Adam([weight, bias], lr=learning_rate)
+    for _ in range(epochs):  # full batch: a few thousand rows
+        loss = torch.nn.functional.cross_entropy(inputs @ weight + bias, targets) + l2 * (weight ** 2).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    prior.weight, prior.bias = weight.detach().numpy(), bias.detach().numpy()
+    return prior
