@@ -128,39 +128,49 @@ class Searcher:
                              dtype=np.int64).reshape(-1, 3)
         self.unit_article, self.unit_paragraph, self.unit_item = unit_rows.T
         self.documents = store.documents(in_force_only=True)
-        # The adapter was fitted on questions answered from national law. Policy documents (flat files, not
-        # collection entries like 社会法/劳动合同法) are searched with the question as it is: the adapter cost
-        # the SME questions 0.05-0.07 recall@1.
+        self.titles = {info.id: info.cite_title for info in self.documents}
+        self.article_index = {key: index for index, key in enumerate(self.article_keys)}
+        self._load_learned(config)
+        self._keep_primary()
+        self._set_floors()
+        self._articles: dict[int, Article] = {}
+        self._lock = threading.Lock()
+        faiss.omp_set_num_threads(max(1, config.embeddings.threads))
+
+    def _load_learned(self, config: Config) -> None:
+        """The query adapter and the law prior, for corpora with national law (see embeddings/train.py).
+
+        Both were fitted on questions answered from national law. Policy documents (flat files, not collection
+        entries like 社会法/劳动合同法) are searched without them: the adapter cost SME questions 0.05-0.07 R@1.
+        """
         from_collections = any(from_collection(doc_id) for doc_id, _, _ in self.article_keys)
         self.adapter = get_adapter(config, self.encoder) if from_collections else None
-        # the same goes for the law prior; each collection article points at its law's class (-1: none)
         self.law_prior = get_law_prior(config) if from_collections else None
-        if self.law_prior is not None:
+        if self.law_prior is not None:  # each collection article points at its law's class (-1: none)
             classes = {law: i for i, law in enumerate(self.law_prior.laws)}
             law_of = {info.id: info.law for info in self.documents}
             self.law_class = np.array([classes.get(law_of.get(doc_id, ""), -1) if from_collection(doc_id) else -1
                                        for doc_id, _, _ in self.article_keys], dtype=np.int64)
-        self.titles = {info.id: info.cite_title for info in self.documents}
-        self.article_index = {key: index for index, key in enumerate(self.article_keys)}
+
+    def _keep_primary(self) -> None:
+        """Beside national law the policy documents are also searched on their own (`_lead_with_primary`), over
+        their few hundred unit vectors kept here: FAISS' candidates from the whole corpus may not include them."""
         primary = {info.id for info in self.documents if info.primary}
-        is_primary = np.array([doc_id in primary for doc_id, _, _ in self.article_keys], dtype=bool)
-        self.boost = self.settings.primary_boost * is_primary.astype(np.float32)
-        # Beside national law the policy documents are also searched on their own (`_lead_with_primary`), over
-        # their few hundred unit vectors kept here: FAISS' candidates from the whole corpus may not include them.
+        self.is_primary = np.array([doc_id in primary for doc_id, _, _ in self.article_keys], dtype=bool)
+        self.boost = self.settings.primary_boost * self.is_primary.astype(np.float32)
         self.primary_articles: np.ndarray | None = None
-        self.is_primary = is_primary
         self.primary_units = self.primary_vectors = np.zeros(0)
-        if 0 < is_primary.sum() < len(is_primary):
-            self.primary_articles = np.flatnonzero(is_primary)
-            self.primary_units = np.flatnonzero(is_primary[self.unit_article])
+        if 0 < self.is_primary.sum() < len(self.is_primary):
+            self.primary_articles = np.flatnonzero(self.is_primary)
+            self.primary_units = np.flatnonzero(self.is_primary[self.unit_article])
             self.primary_vectors = self.index.reconstruct_batch(self.primary_units)
+
+    def _set_floors(self) -> None:
+        """How close off-topic chatter comes, to the whole corpus and to the policy documents alone."""
         off_topic = self.encoder.encode([query_text(text) for text in OFF_TOPIC])
         self.floor = self.primary_floor = self._floor(self.index.search(off_topic, 1)[0][:, 0])
         if self.primary_articles is not None:
             self.primary_floor = self._floor((off_topic @ self.primary_vectors.T).max(axis=1))
-        self._articles: dict[int, Article] = {}
-        self._lock = threading.Lock()
-        faiss.omp_set_num_threads(max(1, config.embeddings.threads))
 
     @classmethod
     def load(cls, folder: Path, config: Config, store: Store) -> Searcher:
