@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -27,11 +28,13 @@ from .build import (
     get_encoder,
     get_law_prior,
 )
+from .encoder import Encoder
 from .faiss_index import read_faiss
 from .lexical import BM25, top_mean
 
 MODES = ("hybrid", "dense", "lexical")
 CANDIDATES = 300  # units fetched from FAISS and articles kept from BM25 before fusion
+RAW_CANDIDATES = 50  # units of the unadapted question looked at when comparing policy documents with national law
 PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their own: as many as an answer cites
 # ... but only their best one when national law matches clearly better on both sides: its best cosine is this much
 # higher, and the documents' best BM25 is below this share of national law's
@@ -56,6 +59,12 @@ ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_
 def query_text(question: str) -> str:
     """The question as the dense side reads it: without the filler."""
     return FILLER_RE.sub(" ", question)
+
+
+@functools.cache
+def off_topic_vectors(encoder: Encoder) -> np.ndarray:
+    """OFF_TOPIC encoded, once per encoder: every corpus version the process loads (each refresh) measures them."""
+    return encoder.encode([query_text(text) for text in OFF_TOPIC])
 
 
 class IndexMismatchError(Exception):
@@ -167,7 +176,7 @@ class Searcher:
 
     def _set_floors(self) -> None:
         """How close off-topic chatter comes, to the whole corpus and to the policy documents alone."""
-        off_topic = self.encoder.encode([query_text(text) for text in OFF_TOPIC])
+        off_topic = off_topic_vectors(self.encoder)
         self.floor = self.primary_floor = self._floor(self.index.search(off_topic, 1)[0][:, 0])
         if self.primary_articles is not None:
             self.primary_floor = self._floor((off_topic @ self.primary_vectors.T).max(axis=1))
@@ -189,11 +198,13 @@ class Searcher:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         lexical = self.bm25.scores(question)
         raw = self.encoder.encode([query_text(question)])
-        vector = raw if self.adapter is None else self.adapter.apply(raw)
-        scored = self._fuse(*self._dense(vector), lexical, mode, bonus=self._bonus(question))
-        scored.closeness = self._closeness(raw, scored)
+        found = self._search_units(raw if self.adapter is None else self.adapter.apply(raw), CANDIDATES)
+        # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
+        found_raw = found if self.adapter is None else self._search_units(raw, RAW_CANDIDATES)
+        scored = self._fuse(*self._best_per_article(*found), lexical, mode, bonus=self._bonus(question))
+        scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.primary_articles is not None:
-            scored = self._lead_with_primary(question, raw, lexical, mode, scored)
+            scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)
         return self._put_references_first(question, scored)
 
     def _bonus(self, question: str) -> np.ndarray:
@@ -234,8 +245,8 @@ class Searcher:
         order = np.argsort(-fused, kind="stable")
         return Scored(candidates[order], fused[order], dense[order], lexical[order], best_unit)
 
-    def _lead_with_primary(self, question: str, raw: np.ndarray, lexical: np.ndarray, mode: str,
-                           scored: Scored) -> Scored:
+    def _lead_with_primary(self, question: str, raw: np.ndarray, found_raw: tuple[np.ndarray, np.ndarray],
+                           lexical: np.ndarray, mode: str, scored: Scored) -> Scored:
         """The policy documents searched as if they were served alone; if they answer, their best come first.
 
         Among ~58,000 national articles theirs often miss the candidates, and z-scores over national law do not
@@ -247,16 +258,17 @@ class Searcher:
         primary.closeness = float(primary.dense.max(initial=0.0))
         if len(primary.articles) == 0 or self._uncovered(primary, question, self.primary_articles, self.primary_floor):
             return scored
-        return _lead_with(primary, scored, PRIMARY_LEAD if self._primary_holds_up(primary, raw, lexical) else 1)
+        holds_up = self._primary_holds_up(primary, found_raw, lexical)
+        return _lead_with(primary, scored, PRIMARY_LEAD if holds_up else 1)
 
-    def _primary_holds_up(self, primary: Scored, raw: np.ndarray, lexical: np.ndarray) -> bool:
+    def _primary_holds_up(self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray) -> bool:
         """Whether the documents match about as well as national law, in meaning or in words.
 
         When national law matches clearly better on both (客户欠款两年了还能起诉吗: 诉讼时效), the documents keep
         only their best article in front, so the national answer is among the three an answer cites.
         """
-        scores, units = self.index.search(raw, CANDIDATES // 6)
-        national = [score for score, unit in zip(scores[0], units[0])
+        scores, units = found_raw
+        national = [score for score, unit in zip(scores[:RAW_CANDIDATES], units[:RAW_CANDIDATES])
                     if unit >= 0 and not self.is_primary[self.unit_article[unit]]]
         if not national or primary.closeness >= max(national) - WEAKER_COSINE:
             return True
@@ -294,19 +306,13 @@ class Searcher:
         return Scored(articles, fused, dense, lexical, scored.best_unit, named=len(named), lead=scored.lead,
                       closeness=scored.closeness)
 
-    def _dense(self, vector: np.ndarray) -> tuple[dict[int, float], dict[int, tuple[int | None, int | None]]]:
-        scores, units = self.index.search(vector, min(CANDIDATES, self.index.ntotal))
-        return self._best_per_article(scores[0], units[0])
-
-    def _closeness(self, raw: np.ndarray, scored: Scored) -> float:
-        """The best cosine of the unadapted question: abstain_below is on that scale, whatever the adapter does."""
-        if self.adapter is None:
-            return float(scored.dense.max(initial=0.0))
-        scores, _ = self.index.search(raw, 1)
-        return float(scores[0, 0])
+    def _search_units(self, vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS' best `count` units for one question vector: (cosines, unit indices), best first (-1: none)."""
+        scores, units = self.index.search(vector, min(count, self.index.ntotal))
+        return scores[0], units[0]
 
     def _primary_dense(self, vector: np.ndarray) -> tuple[dict[int, float], dict[int, tuple[int | None, int | None]]]:
-        """`_dense` over the policy documents' units only: the units FAISS would return if they were all it held."""
+        """`_search_units` over the policy documents' units only: the units FAISS would return if they were all it held."""
         cosines = self.primary_vectors @ vector[0]
         best = np.argsort(-cosines, kind="stable")[:CANDIDATES]
         return self._best_per_article(cosines[best], self.primary_units[best])
