@@ -48,10 +48,8 @@ class QueryAdapter:
         return cls(meta.pop("model"), weight, meta)
 
 
-def load_adapter(path: Path | None, model: str, dimension: int) -> QueryAdapter | None:
+def load_adapter(path: Path, model: str, dimension: int) -> QueryAdapter | None:
     """The adapter at `path` if it was fitted for `model`; None (with a warning) when it cannot be used."""
-    if path is None:
-        return None
     try:
         adapter = QueryAdapter.load(path)
     except (OSError, ValueError, KeyError) as error:

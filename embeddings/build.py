@@ -43,19 +43,24 @@ def get_encoder(config: Config) -> Encoder:
     return _encoders[key]
 
 
+def learned_file(config: Config, setting: str) -> Path | None:
+    """A file `make train` writes, as set in the config (resolved against its folder); None when "", off or none."""
+    if setting.strip().lower() in ("", "off", "none"):
+        return None
+    return (config.base_dir / setting).resolve()
+
+
 def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
     """The configured query adapter, if set and fitted for this encoder's model."""
-    if config.embeddings.query_adapter.strip().lower() in ("", "off", "none"):
-        return None
-    path = (config.base_dir / config.embeddings.query_adapter).resolve()
-    return load_adapter(path, config.embeddings.model, encoder.dimension)
+    path = learned_file(config, config.embeddings.query_adapter)
+    return None if path is None else load_adapter(path, config.embeddings.model, encoder.dimension)
 
 
 def get_law_prior(config: Config) -> LawPrior | None:
     """The configured law prior, if set and readable."""
-    if config.search.law_prior.strip().lower() in ("", "off", "none"):
+    path = learned_file(config, config.search.law_prior)
+    if path is None:
         return None
-    path = (config.base_dir / config.search.law_prior).resolve()
     try:
         return LawPrior.load(path)
     except (OSError, ValueError, KeyError) as error:
