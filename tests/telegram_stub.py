@@ -1392,3 +1392,28 @@ async def polling(application: Any) -> AsyncIterator[Any]:
             await application.updater.stop()
             await application.stop()
     await application.post_shutdown(application)
+
+
+async def ask(stub: BotApiStub, user: int, text: str, replies: int = 1,
+              timeout: float = 30) -> list[dict[str, Any]]:
+    """Send `text` as `user` and wait for the bot's next `replies` messages."""
+    since = len(stub.sent_messages(user))
+    stub.send_text(user, text)
+    return await stub.wait_for_replies(replies, chat_id=user, since=since, timeout=timeout)
+
+
+async def press(stub: BotApiStub, user: int, message: dict[str, Any], label: str, replies: int = 1,
+                timeout: float = 30) -> list[dict[str, Any]]:
+    """Tap the button whose text contains `label` and wait for `replies` new messages (0: until answered)."""
+    since = len(stub.sent_messages(user))
+    stub.press_button(user, message, stub.button_data(message, label))
+    if not replies:
+        await stub.wait_until_idle()
+        await stub.wait_for(lambda: not stub.unanswered_callbacks(), timeout=10)
+        return []
+    return await stub.wait_for_replies(replies, chat_id=user, since=since, timeout=timeout)
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    """The texts of a message's inline buttons."""
+    return [text for text, _ in BotApiStub.buttons(message)]

@@ -34,8 +34,9 @@ from bot.telegram_app import build_application
 from policy_corpus.config import Config, load_config
 from policy_corpus.library import Library
 
+from . import telegram_stub
 from .conftest import DOCUMENTS, PROJECT
-from .telegram_stub import BotApiStub, iter_button_data, polling
+from .telegram_stub import BotApiStub, iter_button_data, labels, polling
 
 TOKEN = "123456:SECRET-ADMIN-TEST-TOKEN"
 ADMIN, OWNER, STRANGER = 7, 101, 555
@@ -147,9 +148,7 @@ async def running_bot(env: Env, build_index=None) -> AsyncIterator[tuple[BotApiS
 
 
 async def send(stub: BotApiStub, user: int, text: str, replies: int = 1) -> list[dict[str, Any]]:
-    since = len(stub.sent_messages(user))
-    stub.send_text(user, text)
-    return await stub.wait_for_replies(replies, chat_id=user, since=since, timeout=60)
+    return await telegram_stub.ask(stub, user, text, replies, timeout=60)  # a publish takes longer than an answer
 
 
 async def upload(stub: BotApiStub, user: int, file_name: str, content: bytes,
@@ -161,14 +160,8 @@ async def upload(stub: BotApiStub, user: int, file_name: str, content: bytes,
 
 
 async def press(stub: BotApiStub, user: int, message: dict[str, Any], label: str) -> dict[str, Any]:
-    since = len(stub.sent_messages(user))
-    stub.press_button(user, message, stub.button_data(message, label))
-    [reply] = await stub.wait_for_replies(1, chat_id=user, since=since, timeout=60)
+    [reply] = await telegram_stub.press(stub, user, message, label, timeout=60)
     return reply
-
-
-def labels(message: dict[str, Any]) -> list[str]:
-    return [text for text, _ in BotApiStub.buttons(message)]
 
 
 def first_citation(reply: dict[str, Any]) -> str:

@@ -26,7 +26,7 @@ from bot.render import (
 from bot.telegram_app import build_application
 
 from .conftest import LONG_DOCUMENT_ID
-from .telegram_stub import BotApiStub, iter_button_data, polling
+from .telegram_stub import BotApiStub, ask, iter_button_data, labels, polling, press
 
 TOKEN = "123456:SECRET-TEST-TOKEN"
 LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
@@ -43,29 +43,6 @@ async def running_bot(config, assistant, rate_limit: tuple[int, float] = (100, 1
         application = build_application(config, assistant, TOKEN)
         async with polling(application):
             yield stub, application
-
-
-async def ask(stub: BotApiStub, user: int, text: str, replies: int = 1) -> list[dict[str, Any]]:
-    """Send `text` as `user` and wait for the bot's next `replies` messages."""
-    since = len(stub.sent_messages(user))
-    stub.send_text(user, text)
-    return await stub.wait_for_replies(replies, chat_id=user, since=since, timeout=30)
-
-
-async def press(stub: BotApiStub, user: int, message: dict[str, Any], label: str,
-                replies: int = 1) -> list[dict[str, Any]]:
-    """Tap the button whose text contains `label` and wait for `replies` new messages."""
-    since = len(stub.sent_messages(user))
-    stub.press_button(user, message, stub.button_data(message, label))
-    if not replies:
-        await stub.wait_until_idle()
-        await stub.wait_for(lambda: not stub.unanswered_callbacks(), timeout=10)
-        return []
-    return await stub.wait_for_replies(replies, chat_id=user, since=since, timeout=30)
-
-
-def labels(message: dict[str, Any]) -> list[str]:
-    return [text for text, _ in BotApiStub.buttons(message)]
 
 
 async def test_question_gets_a_cited_answer_with_buttons(served_config, assistant):
