@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import faiss
 import numpy as np
 from tqdm import tqdm
 
-from policy_corpus.config import Config
+from policy_corpus.config import Config, switched_off
 from policy_corpus.model import Version
 from policy_corpus.store import Store, article_from_row
 
@@ -20,14 +22,15 @@ from .adapter import QueryAdapter, load_adapter
 from .background import load_background
 from .cache import EmbeddingCache, encode_cached
 from .encoder import Encoder
+from .examples import read_examples
 from .faiss_index import build_faiss, write_faiss
 from .lawprior import LawPrior
 from .lexical import BM25
-from .units import article_heading, article_units
+from .units import article_heading, article_units, query_text
 
 logger = logging.getLogger(__name__)
 INDEX_META = "index.json"
-INDEX_FORMAT = 2  # bump when the files an index is made of change; older indexes are rebuilt
+INDEX_FORMAT = 3  # bump when the files an index is made of change; older indexes are rebuilt
 EMBED_CHUNK = 4096  # texts looked up, embedded and cached at a time: a long first ingest keeps what it did
 PROGRESS_ABOVE = 5000  # units from which a first ingest shows a progress bar on a terminal
 _encoders: dict[tuple, Encoder] = {}
@@ -45,7 +48,7 @@ def get_encoder(config: Config) -> Encoder:
 
 def learned_file(config: Config, setting: str) -> Path | None:
     """A file `make train` writes, as set in the config (resolved against its folder); None when "", off or none."""
-    if setting.strip().lower() in ("", "off", "none"):
+    if switched_off(setting):
         return None
     return (config.base_dir / setting).resolve()
 
@@ -76,7 +79,16 @@ def index_is_current(folder: Path, config: Config) -> bool:
         return False
     int8 = config.embeddings.backend == "onnx-int8"  # its vectors differ a little from the float backends'
     return (meta.get("format") == INDEX_FORMAT and meta.get("model") == config.embeddings.model
-            and (meta.get("backend", "torch") == "onnx-int8") == int8)
+            and (meta.get("backend", "torch") == "onnx-int8") == int8
+            and meta.get("examples_sha") == examples_fingerprint(config))
+
+
+def examples_fingerprint(config: Config) -> str:
+    """A hash of the configured example questions: an index built with others is rebuilt by `policybot ingest`."""
+    digest = hashlib.sha256()
+    for example in read_examples(config.examples_path):
+        digest.update(json.dumps(astuple(example), ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def background_path(config: Config) -> Path | None:
@@ -118,6 +130,24 @@ def embed_texts(encoder: Encoder, cache: EmbeddingCache, texts: list[str],
     return vectors, embedded
 
 
+def corpus_examples(config: Config, keys: list[list]) -> tuple[list[int], list[str]]:
+    """The configured example questions of the articles in `keys`: (article index, text as the dense side reads
+    it) each. Examples of articles the corpus does not have are left out."""
+    position = {tuple(key): index for index, key in enumerate(keys)}
+    articles, texts = [], []
+    skipped = 0
+    for example in read_examples(config.examples_path):
+        index = position.get(example.article_key)
+        if index is None:
+            skipped += 1
+            continue
+        articles.append(index)
+        texts.append(query_text(example.question))
+    if skipped:
+        logger.info("%d example questions name articles the corpus does not have: left out", skipped)
+    return articles, texts
+
+
 def build_index(store: Store, folder: Path, config: Config, progress: bool | None = None) -> dict:
     """Index the current articles of `store` into `folder`; returns the index metadata.
 
@@ -138,20 +168,29 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
         keys.append([row["doc_id"], row["number"], row["sub"]])
         units.extend(article_units(index, titles[row["doc_id"]], article))
         lexical_texts.append(f"{article_heading(titles[row['doc_id']], article)}\n{article.text}")
+    example_articles, example_texts = corpus_examples(config, keys)
     now = lap("units", started)
     encoder = get_encoder(config)
     now = lap("model", now)
     cache = EmbeddingCache(Path(config.data_path) / "embedding_cache.db")
     try:
-        vectors, embedded = embed_texts(encoder, cache, [u.text for u in units], progress)
+        vectors, embedded = embed_texts(encoder, cache, [u.text for u in units] + example_texts, progress)
     finally:
         cache.close()
     now = lap("embed", now)
     faiss.omp_set_num_threads(max(1, config.embeddings.threads))
-    index = build_faiss(vectors, config.search.index, config.search.hnsw_above)
+    index = build_faiss(vectors[:len(units)], config.search.index, config.search.hnsw_above)
     write_faiss(index, folder / "index.faiss")
+    if example_texts:
+        write_faiss(build_faiss(vectors[len(units):], config.search.index, config.search.hnsw_above),
+                    folder / "examples.faiss")
     now = lap("faiss", now)
-    BM25.build(lexical_texts).save(folder)
+    # the examples' words count for their article too, but not on the background's scale: abstention compares
+    # the law's own wording with other law's
+    with_examples = list(lexical_texts)
+    for article, text in zip(example_articles, example_texts):
+        with_examples[article] += "\n" + text
+    BM25.build(with_examples).save(folder)
     now = lap("bm25", now)
     background = background_path(config)
     if background is not None:
@@ -161,12 +200,13 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
         BM25.build(lexical_texts, stats=stats).save(folder, "bm25_background_scale")
         now = lap("bm25_background_scale", now)
     (folder / "units.json").write_text(json.dumps(
-        {"articles": keys, "units": [[u.article, u.paragraph, u.item] for u in units]}, ensure_ascii=False),
-        encoding="utf-8")
+        {"articles": keys, "units": [[u.article, u.paragraph, u.item] for u in units], "examples": example_articles},
+        ensure_ascii=False), encoding="utf-8")
     lap("units_json", now)
     meta = {"format": INDEX_FORMAT, "model": encoder.name, "backend": encoder.backend,
             "dimension": encoder.dimension, "metric": "inner_product",
             "index_type": type(index).__name__, "articles": len(keys), "units": len(units),
+            "examples": len(example_texts), "examples_sha": examples_fingerprint(config),
             "embedded": embedded, "seconds": round(time.perf_counter() - started, 2), "stages": seconds}
     (folder / INDEX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     logger.info("indexed %d articles (%d units, %d newly embedded) in %.1fs",

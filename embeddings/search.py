@@ -31,6 +31,7 @@ from .build import (
 from .encoder import Encoder
 from .faiss_index import read_faiss
 from .lexical import BM25, top_mean
+from .units import query_text
 
 MODES = ("hybrid", "dense", "lexical")
 CANDIDATES = 300  # units fetched from FAISS and articles kept from BM25 before fusion
@@ -40,10 +41,6 @@ PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their
 # higher, and the documents' best BM25 is below this share of national law's
 WEAKER_COSINE = 0.05
 WEAKER_LEXICAL = 0.8
-# Words of a loosely typed question that say nothing about its topic; the dense side reads better without.
-FILLER = sorted(["我们", "我", "你们", "他们", "公司", "一家", "这种", "这样", "有没有", "能不能", "可不可以", "是不是",
-                 "怎么办", "怎么", "什么", "可以", "应该", "规定", "国家", "政府", "现在"], key=len, reverse=True)
-FILLER_RE = re.compile("|".join(FILLER))
 # Things people say to a bot that no law answers. How close they come to a corpus sets its floor for "nothing is
 # close in meaning": the more units a corpus has, the closer everything comes (best cosine of these: ~0.67 over the
 # four policy documents, ~0.74 beside the national collection, where real questions start at ~0.75).
@@ -54,11 +51,6 @@ OFF_TOPIC = ("您好，请问有人吗", "非常感谢你的帮助", "今晚的�
              "路上堵车了")
 OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
-
-
-def query_text(question: str) -> str:
-    """The question as the dense side reads it: without the filler."""
-    return FILLER_RE.sub(" ", question)
 
 
 @functools.cache
@@ -136,6 +128,8 @@ class Searcher:
         unit_rows = np.array([[a, -1 if p is None else p, -1 if i is None else i] for a, p, i in units["units"]],
                              dtype=np.int64).reshape(-1, 3)
         self.unit_article, self.unit_paragraph, self.unit_item = unit_rows.T
+        self.example_article = np.array(units.get("examples", []), dtype=np.int64)
+        self.examples = read_faiss(folder / "examples.faiss") if len(self.example_article) else None
         self.documents = store.documents(in_force_only=True)
         self.titles = {info.id: info.cite_title for info in self.documents}
         self.article_index = {key: index for index, key in enumerate(self.article_keys)}
@@ -201,7 +195,10 @@ class Searcher:
         found = self._search_units(raw if self.adapter is None else self.adapter.apply(raw), CANDIDATES)
         # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
         found_raw = found if self.adapter is None else self._search_units(raw, RAW_CANDIDATES)
-        scored = self._fuse(*self._best_per_article(*found), lexical, mode, bonus=self._bonus(question))
+        dense, best_unit = self._best_per_article(*found)
+        if self.adapter is None:  # adapted cosines are on another scale than the examples'
+            self._add_examples(dense, raw)
+        scored = self._fuse(dense, best_unit, lexical, mode, bonus=self._bonus(question))
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.primary_articles is not None:
             scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)
@@ -254,8 +251,11 @@ class Searcher:
         they do not answer, the ranking and abstention are those of the whole corpus. They are searched with the
         question as it is (`raw`), not adapted.
         """
-        primary = self._fuse(*self._primary_dense(raw), lexical, mode, pool=self.primary_articles)
-        primary.closeness = float(primary.dense.max(initial=0.0))
+        dense, best_unit = self._primary_dense(raw)
+        closeness = max(dense.values(), default=0.0)
+        self._add_examples(dense, raw, among=self.is_primary)
+        primary = self._fuse(dense, best_unit, lexical, mode, pool=self.primary_articles)
+        primary.closeness = closeness
         if len(primary.articles) == 0 or self._uncovered(primary, question, self.primary_articles, self.primary_floor):
             return scored
         holds_up = self._primary_holds_up(primary, found_raw, lexical)
@@ -310,6 +310,25 @@ class Searcher:
         """FAISS' best `count` units for one question vector: (cosines, unit indices), best first (-1: none)."""
         scores, units = self.index.search(vector, min(count, self.index.ntotal))
         return scores[0], units[0]
+
+    def _add_examples(self, dense_by_article: dict[int, float], vector: np.ndarray,
+                      among: np.ndarray | None = None) -> None:
+        """Raise each article's dense score (of those `among` is True for, if given) to its closest example
+        question's, where that is closer.
+
+        The question itself (`vector`, not adapted) is compared: examples are questions too. Closeness, and so
+        abstention, stays with the law's own text: an example close to a question says little about whether the
+        law answers it.
+        """
+        if self.examples is None:
+            return
+        scores, found = self.examples.search(vector, min(CANDIDATES, self.examples.ntotal))
+        for score, example in zip(scores[0], found[0]):
+            if example < 0:
+                continue
+            article = int(self.example_article[example])
+            if (among is None or among[article]) and score > dense_by_article.get(article, -1.0):
+                dense_by_article[article] = float(score)
 
     def _primary_dense(self, vector: np.ndarray) -> tuple[dict[int, float], dict[int, tuple[int | None, int | None]]]:
         """`_search_units` over the policy documents' units only: the units FAISS would return if they were all it held."""

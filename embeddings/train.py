@@ -29,7 +29,7 @@ from .adapter import QueryAdapter, fit
 from .build import get_encoder
 from .faiss_index import read_faiss
 from .lawprior import fit_law_prior
-from .search import query_text
+from .units import query_text
 
 logger = logging.getLogger(__name__)
 HELD_OUT_SHARE = 0.2

@@ -1,13 +1,19 @@
-"""Retrieval units: the texts that get embedded, each pointing back to an article, paragraph or item."""
+"""Retrieval units: the texts that get embedded, each pointing back to an article, paragraph or item; and the
+question as the dense side reads it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from policy_corpus.citation import short_title
 from policy_corpus.model import Article
 
 MAX_UNIT_CHARS = 400  # m3e-small reads 256 tokens: about this many Chinese characters plus headings
+# Words of a loosely typed question that say nothing about its topic; the dense side reads better without.
+FILLER = sorted(["我们", "我", "你们", "他们", "公司", "一家", "这种", "这样", "有没有", "能不能", "可不可以", "是不是",
+                 "怎么办", "怎么", "什么", "可以", "应该", "规定", "国家", "政府", "现在"], key=len, reverse=True)
+FILLER_RE = re.compile("|".join(FILLER))
 
 
 @dataclass
@@ -40,3 +46,8 @@ def article_units(index: int, doc_title: str, article: Article) -> list[Unit]:
                 units.append(Unit(index, paragraph.number, item.number,
                                   f"{heading}\n{paragraph.text}{item.text}"[:MAX_UNIT_CHARS]))
     return units
+
+
+def query_text(question: str) -> str:
+    """The question as the dense side reads it: without the filler."""
+    return FILLER_RE.sub(" ", question)

@@ -11,6 +11,7 @@ import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DOCUMENTS = Path(__file__).resolve().parent / "documents"
+PACKAGE_EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 
 @dataclass
@@ -45,6 +46,9 @@ class SearchSettings:
     abstain_ratio: float = 0.46  # abstain when the corpus' best matches score below this share of the background's
     law_prior: str = "embeddings/adapters/stard-laws.npz"  # which laws questions like this are answered from ("off")
     law_prior_weight: float = 1.0  # added to a national-law article's fused score × P(its law | question)
+    # owners' example questions per article, searched beside its text (env POLICYBOT_EXAMPLES; "" or "off": none;
+    # embeddings/examples.py)
+    examples: str = "policy_corpus/examples"
 
 
 @dataclass
@@ -86,6 +90,15 @@ class Config:
         return path if path.exists() or self.corpus.dir != CorpusSettings.dir else PACKAGE_DOCUMENTS
 
     @property
+    def examples_path(self) -> Path | None:
+        """The example questions' folder; None when switched off."""
+        setting = self.search.examples
+        if switched_off(setting):
+            return None
+        path = (self.base_dir / setting).resolve()
+        return path if path.exists() or setting != SearchSettings.examples else PACKAGE_EXAMPLES
+
+    @property
     def source_paths(self) -> list[Path]:
         """Where documents are read from: the documents folder, then any extra sources."""
         return [self.corpus_path] + [(self.base_dir / s).resolve() for s in self.corpus.sources]
@@ -96,11 +109,17 @@ ENVIRONMENT = {
     "POLICYBOT_CORPUS_DIR": ("corpus", "dir"),
     "POLICYBOT_MODEL": ("embeddings", "model"),
     "POLICYBOT_QUERY_ADAPTER": ("embeddings", "query_adapter"),
+    "POLICYBOT_EXAMPLES": ("search", "examples"),
     "TELEGRAM_BASE_URL": ("telegram", "base_url"),
     "TELEGRAM_BASE_FILE_URL": ("telegram", "base_file_url"),
     "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "POLICYBOT_ADMIN_IDS": ("admin", "user_ids"),
 }
+
+
+def switched_off(setting: str) -> bool:
+    """Whether a file or folder setting says "none": "", off or none."""
+    return setting.strip().lower() in ("", "off", "none")
 
 
 class ConfigError(Exception):

@@ -55,14 +55,15 @@ def test_without_onnxruntime_onnx_falls_back_and_int8_says_how_to_install(monkey
 
 
 def test_switching_to_int8_makes_the_index_stale(tmp_path):
-    from embeddings.build import INDEX_FORMAT, INDEX_META, index_is_current
+    from embeddings.build import INDEX_FORMAT, INDEX_META, examples_fingerprint, index_is_current
     from policy_corpus.config import load_config
 
     from .conftest import PROJECT
 
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(tmp_path)})
     (tmp_path / INDEX_META).write_text(json.dumps({"format": INDEX_FORMAT, "model": config.embeddings.model,
-                                                   "backend": "onnx"}))
+                                                   "backend": "onnx",
+                                                   "examples_sha": examples_fingerprint(config)}))
     config.embeddings.backend = "torch"
     assert index_is_current(tmp_path, config)  # same vectors: no rebuild
     config.embeddings.backend = "onnx-int8"
