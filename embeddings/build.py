@@ -185,12 +185,12 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
         write_faiss(build_faiss(vectors[len(units):], config.search.index, config.search.hnsw_above),
                     folder / "examples.faiss")
     now = lap("faiss", now)
-    # the examples' words count for their article too, but not on the background's scale: abstention compares
-    # the law's own wording with other law's
-    with_examples = list(lexical_texts)
-    for article, text in zip(example_articles, example_texts):
-        with_examples[article] += "\n" + text
-    BM25.build(with_examples).save(folder)
+    BM25.build(lexical_texts).save(folder)
+    if example_texts:  # one row per article with examples, in article order (embeddings/search.py adds them up)
+        questions: dict[int, list[str]] = {}
+        for article, text in zip(example_articles, example_texts):
+            questions.setdefault(article, []).append(text)
+        BM25.build(["\n".join(questions[article]) for article in sorted(questions)]).save(folder, "bm25_examples")
     now = lap("bm25", now)
     background = background_path(config)
     if background is not None:

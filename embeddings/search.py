@@ -130,6 +130,8 @@ class Searcher:
         self.unit_article, self.unit_paragraph, self.unit_item = unit_rows.T
         self.example_article = np.array(units.get("examples", []), dtype=np.int64)
         self.examples = read_faiss(folder / "examples.faiss") if len(self.example_article) else None
+        self.example_words = BM25.load(folder, "bm25_examples") if len(self.example_article) else None
+        self.articles_with_examples = np.unique(self.example_article)  # the rows of example_words
         self.documents = store.documents(in_force_only=True)
         self.titles = {info.id: info.cite_title for info in self.documents}
         self.article_index = {key: index for index, key in enumerate(self.article_keys)}
@@ -191,14 +193,17 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         lexical = self.bm25.scores(question)
+        with_examples = self._with_example_words(lexical, question)
         raw = self.encoder.encode([query_text(question)])
         found = self._search_units(raw if self.adapter is None else self.adapter.apply(raw), CANDIDATES)
         # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
         found_raw = found if self.adapter is None else self._search_units(raw, RAW_CANDIDATES)
         dense, best_unit = self._best_per_article(*found)
-        if self.adapter is None:  # adapted cosines are on another scale than the examples'
+        if self.adapter is None:
             self._add_examples(dense, raw)
-        scored = self._fuse(dense, best_unit, lexical, mode, bonus=self._bonus(question))
+        else:  # the adapted question is compared with national law: examples (questions) are not on that scale
+            with_examples = lexical
+        scored = self._fuse(dense, best_unit, with_examples, mode, bonus=self._bonus(question))
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.primary_articles is not None:
             scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)
@@ -254,7 +259,8 @@ class Searcher:
         dense, best_unit = self._primary_dense(raw)
         closeness = max(dense.values(), default=0.0)
         self._add_examples(dense, raw, among=self.is_primary)
-        primary = self._fuse(dense, best_unit, lexical, mode, pool=self.primary_articles)
+        primary = self._fuse(dense, best_unit, self._with_example_words(lexical, question), mode,
+                             pool=self.primary_articles)
         primary.closeness = closeness
         if len(primary.articles) == 0 or self._uncovered(primary, question, self.primary_articles, self.primary_floor):
             return scored
@@ -310,6 +316,14 @@ class Searcher:
         """FAISS' best `count` units for one question vector: (cosines, unit indices), best first (-1: none)."""
         scores, units = self.index.search(vector, min(count, self.index.ntotal))
         return scores[0], units[0]
+
+    def _with_example_words(self, lexical: np.ndarray, question: str) -> np.ndarray:
+        """Each article's BM25 plus its example questions' (two fields of one article, summed)."""
+        if self.example_words is None:
+            return lexical
+        total = lexical.copy()
+        total[self.articles_with_examples] += self.example_words.scores(question)
+        return total
 
     def _add_examples(self, dense_by_article: dict[int, float], vector: np.ndarray,
                       among: np.ndarray | None = None) -> None:
