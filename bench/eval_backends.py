@@ -3,8 +3,9 @@
 Usage: python bench/eval_backends.py [--backends torch,onnx,onnx-int8] [--background-cache DATA_DIR]
 
 For each backend, publishes the default corpus into a temp data folder and evaluates the hybrid
-search on the development questions (shared/eval/dev_questions.jsonl) and the validation questions
-(bench/validation_questions.jsonl): recall@1/3, MRR@10, and how often it wrongly abstains.
+search on the development questions (shared/eval/dev_questions.jsonl), the validation questions
+(bench/validation_questions.jsonl) and the blind ones (bench/blind_questions.jsonl): recall@1/3, MRR@10, and
+how often it abstains.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from policy_corpus.config import load_config
 from policy_corpus.library import Library
 from policy_corpus.sources import load_sources
 
-QUESTION_SETS = {"dev": SHARED / "eval" / "dev_questions.jsonl", "validation": BENCH / "validation_questions.jsonl"}
+QUESTION_SETS = {"dev": SHARED / "eval" / "dev_questions.jsonl", "validation": BENCH / "validation_questions.jsonl",
+                 "blind": BENCH / "blind_questions.jsonl"}
 
 
 def evaluate_backend(backend: str, data: Path) -> dict:
