@@ -283,9 +283,13 @@ class CorpusAdmin:
     def reload(self, user_id: int) -> Refreshed:
         """/reload: re-ingest the corpus folder(s) from disk and publish what changed."""
         with self._refreshing():
+            from embeddings.build import served_index_is_stale
+
             previous = self.library.current_name()
+            # edited example questions (or a new model) make the serving index stale: rebuilt though no file changed
             reloaded = reload_from_disk(self.library, self.config.source_paths, self.build_index,
-                                        published_by=str(user_id))
+                                        published_by=str(user_id),
+                                        force=served_index_is_stale(self.library, self.config))
             if reloaded.result.published:
                 self._switch(previous)
                 logger.info("admin %s reloaded the corpus: version %s", user_id, reloaded.result.version)

@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from embeddings.build import index_is_current, make_index_builder
+from embeddings.build import make_index_builder, served_index_is_stale
 from embeddings.search import MODES
 from policy_corpus.citation import diff_text
 from policy_corpus.config import Config, ConfigError, load_config
@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     library = Library(config.data_path, config.corpus.keep_versions)
-    # an index from an older policybot, or built with another model, is rebuilt even if no text changed
-    stale = library.current_name() is not None and not index_is_current(library.current_dir(), config)
+    # an index from an older policybot, or built with another model or examples, is rebuilt even if no text changed
+    stale = served_index_is_stale(library, config)
     if args.if_missing and library.current_name() is not None and not stale:
         return 0
     paths = args.corpus or config.source_paths

@@ -40,7 +40,7 @@ COMMANDS: list[tuple[str, str]] = [
 # Staff only: shown in /help and the command menu of admins' chats, never in everyone's menu.
 ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("corpus", "管理员：正在服务的语料版本、文件和旧版本"),
-    ("reload", "管理员：从语料文件夹重新收录并发布"),
+    ("reload", "管理员：从语料文件夹（含示例问题）重新收录并发布"),
     ("rollback", "管理员：回退到上一个版本"),
     ("remove", "管理员：删除文件：/remove 编号"),
     ("stats", "管理员：提问统计：/stats 7"),
@@ -338,6 +338,8 @@ def refreshed_html(result: Refreshed) -> str:
         since = f"（原版本 {result.previous}）" if result.previous else ""
         lines = [Html.bold(f"已发布版本 {result.version}") + escape(f"{since}，现在按新版本回答：")]
         lines += [escape(_change_line(vars(c))) for c in result.changes]
+        if not result.changes:
+            lines.append(escape("• 文件没有变化；示例问题或检索设置有更新，检索索引已重建"))
     if result.skipped:
         lines.append("\n" + escape("以下文件有问题，未收录（已收录的旧版继续使用）："))
         lines += [escape(f"• {name}：{reason}") for name, reason in result.skipped]

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from policy_corpus.config import Config, switched_off
+from policy_corpus.library import Library
 from policy_corpus.model import Version
 from policy_corpus.store import Store, article_from_row
 
@@ -81,6 +82,12 @@ def index_is_current(folder: Path, config: Config) -> bool:
     return (meta.get("format") == INDEX_FORMAT and meta.get("model") == config.embeddings.model
             and (meta.get("backend", "torch") == "onnx-int8") == int8
             and meta.get("examples_sha") == examples_fingerprint(config))
+
+
+def served_index_is_stale(library: Library, config: Config) -> bool:
+    """Whether the version being served has an index from an older policybot, another model or other example
+    questions: publishing rebuilds it even when no document changed."""
+    return library.current_name() is not None and not index_is_current(library.current_dir(), config)
 
 
 def examples_fingerprint(config: Config) -> str:
