@@ -318,11 +318,12 @@ class Searcher:
         return scores[0], units[0]
 
     def _with_example_words(self, lexical: np.ndarray, question: str) -> np.ndarray:
-        """Each article's BM25 plus its example questions' (two fields of one article, summed)."""
+        """Each article's BM25 plus its example questions' (a second field of the article, weighted lower: the
+        examples paraphrase what the law says in its own words)."""
         if self.example_words is None:
             return lexical
         total = lexical.copy()
-        total[self.articles_with_examples] += self.example_words.scores(question)
+        total[self.articles_with_examples] += self.settings.example_words_weight * self.example_words.scores(question)
         return total
 
     def _add_examples(self, dense_by_article: dict[int, float], vector: np.ndarray,

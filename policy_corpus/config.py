@@ -49,6 +49,7 @@ class SearchSettings:
     # owners' example questions per article, searched beside its text (env POLICYBOT_EXAMPLES; "" or "off": none;
     # embeddings/examples.py)
     examples: str = "policy_corpus/examples"
+    example_words_weight: float = 0.5  # an article's BM25 adds its example questions' BM25 × this
 
 
 @dataclass
