@@ -193,17 +193,18 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         lexical = self.bm25.scores(question)
-        with_examples = self._with_example_words(lexical, question)
         raw = self.encoder.encode([query_text(question)])
         found = self._search_units(raw if self.adapter is None else self.adapter.apply(raw), CANDIDATES)
         # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
         found_raw = found if self.adapter is None else self._search_units(raw, RAW_CANDIDATES)
         dense, best_unit = self._best_per_article(*found)
+        ranked_lexical = lexical
+        # an adapted question is compared with statute text: the examples (questions) are not on that scale, and
+        # the policy documents they belong to are searched with them on their own (_lead_with_primary)
         if self.adapter is None:
             self._add_examples(dense, raw)
-        else:  # the adapted question is compared with national law: examples (questions) are not on that scale
-            with_examples = lexical
-        scored = self._fuse(dense, best_unit, with_examples, mode, bonus=self._bonus(question))
+            ranked_lexical = self._with_example_words(lexical, question)
+        scored = self._fuse(dense, best_unit, ranked_lexical, mode, bonus=self._bonus(question))
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.primary_articles is not None:
             scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)

@@ -59,7 +59,7 @@ def test_hybrid_beats_each_mode_on_dev_set(searcher):
     questions = read_questions(DEV_QUESTIONS)
     reports = {mode: evaluate(searcher, questions, mode) for mode in ("hybrid", "dense", "lexical")}
     assert reports["hybrid"].recall_at_3 >= 0.9
-    assert reports["hybrid"].recall_at_1 >= reports["dense"].recall_at_1
+    assert reports["hybrid"].recall_at_1 >= max(reports["dense"].recall_at_1, reports["lexical"].recall_at_1)
     assert reports["hybrid"].abstain_answerable <= 0.1
 
 
