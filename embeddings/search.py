@@ -51,6 +51,18 @@ OFF_TOPIC = ("您好，请问有人吗", "非常感谢你的帮助", "今晚的�
              "路上堵车了")
 OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
+# A question asking for a figure or a list of papers (注册商标要多久、交多少钱; 要准备哪些材料), not whether one applies
+# (罚多少没个标准吗). Documents that mention a topic without its specifics (商标, 许可, 担保贷款) do not answer it.
+FIGURE_ASKED = re.compile(r"多少|几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料")
+YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
+FIGURE_STATED = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
+                           r"|百分之|千分之|万分之")
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether the question asks for a figure, duration or list of papers (and is not a yes-or-no question)."""
+    match = FIGURE_ASKED.search(question)
+    return match is not None and not YES_NO_ENDING.search(question[match.end():])
 
 
 @functools.cache
@@ -368,12 +380,19 @@ class Searcher:
         return by_article, best_unit
 
     def should_abstain(self, scored: Scored, mode: str = "hybrid", question: str = "") -> bool:
-        """Abstain when nothing is close in meaning, or when other law matches the question far better."""
+        """Abstain when nothing is close in meaning, when other law matches the question far better, or when it
+        asks for a figure that none of the provisions an answer would cite states."""
         if len(scored.articles) == 0:
             return True
         if scored.named or scored.lead:
             return False
-        return self._uncovered(scored, question)
+        return self._uncovered(scored, question) or self._figure_not_stated(scored, question)
+
+    def _figure_not_stated(self, scored: Scored, question: str) -> bool:
+        if not asks_for_figure(question):
+            return False
+        cited = scored.articles[: self.settings.top_k]
+        return not any(FIGURE_STATED.search(self._article(int(index)).text) for index in cited)
 
     def _floor(self, off_topic_best: np.ndarray) -> float:
         """The best cosine below which nothing counts as close in meaning: `abstain_below`, or higher in a corpus

@@ -45,6 +45,25 @@ def test_question_outside_the_corpus_abstains(searcher, question):
     assert searcher.search(question, top_k=3).abstained
 
 
+@pytest.mark.parametrize("question", ["注册一个商标从申请到下证大概要多久，官费多少钱？", "想申请创业担保贷款，个人最多能贷多少？",
+                                      "开个小超市要办哪些证，一共要多少天？"])
+def test_asking_for_a_figure_the_documents_do_not_state_abstains(searcher, question):
+    """The documents mention trademarks, guaranteed start-up loans and licences, but not these figures."""
+    scored = searcher.score(question)
+    assert not searcher._uncovered(scored, question)  # close in meaning, and no other law matches far better
+    assert searcher.search(question, top_k=3).abstained
+
+
+@pytest.mark.parametrize("question, gold", [("机关单位欠我们中小企业的货款，最迟多少天内要付？", ("payment", 9)),
+                                            ("政府采购给小微企业预留的份额是多少？", ("hunan", 26)),
+                                            ("罚款罚多少全凭执法人员一句话吗？", ("bizenv", 60))])
+def test_figures_the_documents_state_are_answered(searcher, question, gold):
+    """The provisions state the figure (六十日, 百分之三十), or the question asks whether, not how much."""
+    result = searcher.search(question, top_k=3)
+    assert not result.abstained
+    assert (result.hits[0].doc_id, result.hits[0].article.number) == gold
+
+
 def test_named_article_comes_first(searcher):
     hit = searcher.search("中小企业促进法第五十三条讲的是什么", top_k=1).hits[0]
     assert (hit.doc_id, hit.article.number) == ("sme_law", 53)
