@@ -145,6 +145,9 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         config.data_dir = str(Path.cwd() / config.data_dir)
     if environ.get("POLICYBOT_CORPUS_DIR") and not Path(config.corpus.dir).is_absolute():
         config.corpus.dir = str(Path.cwd() / config.corpus.dir)
+    examples = environ.get("POLICYBOT_EXAMPLES", "")
+    if examples and not switched_off(examples) and not Path(examples).is_absolute():
+        config.search.examples = str(Path.cwd() / examples)
     return config
 
 

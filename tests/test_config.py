@@ -33,6 +33,14 @@ def test_environment_overrides(tmp_path):
     assert config.admin.user_ids == [7, 42]
 
 
+def test_example_questions_setting(tmp_path, monkeypatch):
+    shipped = load_config(PROJECT / "config.yaml", environ={})
+    assert shipped.examples_path == PROJECT / "policy_corpus" / "examples"
+    assert load_config(PROJECT / "config.yaml", environ={"POLICYBOT_EXAMPLES": "off"}).examples_path is None
+    monkeypatch.chdir(tmp_path)  # a relative folder in the environment is read from where the command runs
+    assert load_config(PROJECT / "config.yaml", environ={"POLICYBOT_EXAMPLES": "mine"}).examples_path == tmp_path / "mine"
+
+
 def test_unknown_key_is_an_error(tmp_path):
     bad = tmp_path / "c.yaml"
     bad.write_text("search:\n  topk: 3\n", encoding="utf-8")
