@@ -16,11 +16,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import (
     answer_latency,
-    bench_config,
+    corpus_config,
     data_folder,
     load_questions,
     machine,
-    publish_corpus,
     report,
 )
 from bot.assistant import Assistant
@@ -38,9 +37,7 @@ def main() -> None:
 
 
 def run(data: str, args: argparse.Namespace) -> None:
-    config = bench_config(data, args.backend)
-    if not args.data:
-        publish_corpus(config)
+    config = corpus_config(data, args.data, args.backend)
     assistant = Assistant(config)
     figures = answer_latency(assistant, load_questions(args.questions))
     report("answer_latency", figures | {"backend": config.embeddings.backend, "corpus_version": assistant.version,

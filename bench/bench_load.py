@@ -31,11 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import (
-    bench_config,
+    corpus_config,
     data_folder,
     load_questions,
     machine,
-    publish_corpus,
     report,
     summarise,
 )
@@ -187,9 +186,7 @@ def main() -> None:
 
 
 def measure(data: str, args: argparse.Namespace) -> None:
-    config = bench_config(data)
-    if not args.data:
-        publish_corpus(config)
+    config = corpus_config(data, args.data)
     from bot.assistant import Assistant
 
     assistant = Assistant(config)

@@ -64,11 +64,9 @@ def main() -> None:
 
 
 def measure(data: str, args: argparse.Namespace) -> None:
-    from bench.common import bench_config, machine, publish_corpus, report
+    from bench.common import corpus_config, machine, report
 
-    config = bench_config(data, args.backend)
-    if not args.data:
-        publish_corpus(config)
+    config = corpus_config(data, args.data, args.backend)
     command = [sys.executable, __file__, "--child", "--data", str(data), "--backend", config.embeddings.backend]
     totals, splits = [], []
     for run in range(args.runs):

@@ -124,6 +124,15 @@ def bench_config(data: str | Path, backend: str | None = None):
     return config
 
 
+def corpus_config(data: str | Path, given: str | None, backend: str | None = None):
+    """`bench_config` for `data`; the default corpus is published there first unless `given` (--data) names an
+    already published folder."""
+    config = bench_config(data, backend)
+    if not given:
+        publish_corpus(config)
+    return config
+
+
 def publish_corpus(config) -> None:
     """Publish the configured corpus, with its search index, into the config's data folder."""
     from embeddings.build import make_index_builder
