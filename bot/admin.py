@@ -33,6 +33,7 @@ from policy_corpus.library import (
     IndexBuilder,
     Library,
     NothingPublishedError,
+    PublishBusyError,
     PublishResult,
     VersionInfo,
 )
@@ -330,9 +331,13 @@ class CorpusAdmin:
     def _refreshing(self) -> Iterator[None]:
         if not self._refresh_lock.acquire(blocking=False):
             raise RefreshBusyError(BUSY_TEXT)
+        timeout, self.library.lock_timeout = self.library.lock_timeout, 0  # staff are told, not kept waiting
         try:
             yield
+        except PublishBusyError:  # `policybot ingest` is publishing in another process
+            raise RefreshBusyError(BUSY_TEXT) from None
         finally:
+            self.library.lock_timeout = timeout
             self._refresh_lock.release()
 
     def _switch(self, previous: str | None) -> None:

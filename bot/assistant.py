@@ -164,6 +164,13 @@ class Assistant:
             store = serving.store
             return ArticleView(store.document(doc_id), store.article(doc_id, number, version, sub))
 
+    def first_article(self, doc_id: str, version: Version = Version.CURRENT) -> Article:
+        with self._use() as serving:
+            articles = serving.store.articles(doc_id, version)
+        if not articles:
+            raise UnknownArticleError(f"{doc_id} has no {version.value} articles")
+        return articles[0]
+
     def diff(self, doc_id: str, number: int, sub: int = 0) -> DiffView:
         """Draft → current wording of current article `number` (raises if the document has one version)."""
         with self._use() as serving:

@@ -18,14 +18,17 @@ import json
 import logging
 import os
 import sys
+import time
+from importlib import metadata
 from pathlib import Path
 
 from embeddings.build import make_index_builder, served_index_is_stale
-from embeddings.search import MODES
+from embeddings.encoder import ModelNotFoundError
+from embeddings.search import MODES, IndexMismatchError
 from policy_corpus.citation import diff_text
 from policy_corpus.config import Config, ConfigError, load_config
 from policy_corpus.errors import CorpusError
-from policy_corpus.library import Library, NothingPublishedError
+from policy_corpus.library import Library, NothingPublishedError, PublishBusyError
 from policy_corpus.model import Article, Version
 from policy_corpus.numerals import parse_article_ref
 from policy_corpus.store import Store
@@ -37,32 +40,62 @@ from .conversation import Conversation, UsageError
 from .render import diff_plain, document_counts, format_article
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in replies
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
-    for noisy in ("sentence_transformers", "transformers"):  # model-loading chatter, not for staff
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    level = args.log_level or os.environ.get("POLICYBOT_LOG_LEVEL", "").strip().upper()
+    if level and level not in LOG_LEVELS:
+        print(f"policybot: POLICYBOT_LOG_LEVEL={level!r}: expected one of {', '.join(LOG_LEVELS)}", file=sys.stderr)
+        return 2
+    setup_logging(level or "INFO")
+    args.quiet = not level  # ask and chat keep INFO lines out of the conversation unless a level was asked for
     try:
         config = load_config(args.config)
         return args.func(args, config) or 0
-    except (UsageError, CorpusError, ConfigError, NothingPublishedError, ValueError) as error:
+    except (UsageError, CorpusError, ConfigError, NothingPublishedError, PublishBusyError, IndexMismatchError,
+            ModelNotFoundError, ValueError) as error:
         print(f"policybot: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `policybot … | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
+    # at DEBUG python-telegram-bot logs Bot API URLs and message texts (HAZARDS.md)
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    for noisy in ("sentence_transformers", "transformers"):  # model-loading chatter, not for staff
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("policybot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: run make setup)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policybot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="config file (default: config.yaml, or $POLICYBOT_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"policybot {package_version()}")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
+                        help="DEBUG, INFO, WARNING or ERROR (default: $POLICYBOT_LOG_LEVEL, or INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="parse the corpus and publish it with its search index")
     ingest.add_argument("--corpus", action="append", type=Path,
                         help="a folder or .tar.gz of documents; repeat for several (default: config)")
     ingest.add_argument("--if-missing", action="store_true", help="do nothing if a corpus is already published")
+    ingest.add_argument("--json", action="store_true",
+                        help='print {"version", "published", "documents", "skipped", "uploads_kept"}')
     ingest.set_defaults(func=cmd_ingest)
 
     docs = commands.add_parser("docs", help="list the documents being served")
@@ -79,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what changed from the draft to the current wording of an article")
     diff.add_argument("doc")
     diff.add_argument("number", help="the current article number")
+    diff.add_argument("--json", action="store_true",
+                      help='print {"doc", "article", "draft_article", "draft", "current", "segments": [{"op", "text"}]}')
     diff.set_defaults(func=cmd_diff)
 
     ask = commands.add_parser("ask", help='answer a question as the bot would, e.g. `policybot ask "银行贷款到期能续贷吗"`')
@@ -101,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
     evaluate.set_defaults(func=cmd_eval)
+
+    health = commands.add_parser("health", help="check that the served version loads and answers; exit 0 if so")
+    health.add_argument("--json", action="store_true",
+                        help='print {"ok", "version", "documents", "articles", "canary", "seconds", "reason"}')
+    health.set_defaults(func=cmd_health)
     return parser
 
 
@@ -122,6 +162,9 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     for doc_id in reloaded.uploads_kept:
         print(f"kept {doc_id} as uploaded through the bot (the file of that id is not used)", file=sys.stderr)
     result = reloaded.result
+    if args.json:
+        print(json.dumps(ingest_json(reloaded), ensure_ascii=False, indent=1))
+        return 0
     for change in result.changes:
         if change.action == "removed":
             print(f"{change.doc_id}\t(removed)")
@@ -170,12 +213,19 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
         if current.paired_number is not None:
             draft = store.article(args.doc, current.paired_number, Version.DRAFT)
     segments = diff_text(draft.text, current.text) if draft is not None else []
+    if args.json:
+        print(json.dumps({"doc": args.doc, "doc_title": info.cite_title, "article": current.number,
+                          "sub": current.sub, "draft_article": draft.number if draft is not None else None,
+                          "draft": draft.text if draft is not None else None, "current": current.text,
+                          "segments": [{"op": DIFF_OPS[s.op], "text": s.text} for s in segments]},
+                         ensure_ascii=False, indent=1))
+        return 0
     print(diff_plain(DiffView(info, current, draft, segments)))
     return 0
 
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
-    quiet_logs()
+    quiet_logs(args)
     if args.top is not None and args.top < 1:
         raise UsageError("--top must be at least 1")
     answer = load_assistant(config).ask(args.question, args.top)
@@ -186,19 +236,18 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     from .chat import run_chat
 
-    quiet_logs()
+    quiet_logs(args)
     run_chat(Conversation(load_assistant(config)))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    from .telegram_app import check_settings, run_bot
+    from .telegram_app import run_bot
 
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UsageError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
                          "(it is read from the environment only); `policybot chat` works without one")
-    check_settings(config.telegram)  # before the model loads: a bad setting should fail fast
     run_bot(config, load_assistant(config), token)
     return 0
 
@@ -225,6 +274,26 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace, config: Config) -> int:
+    from .health import Health, check_health
+
+    quiet_logs(args)
+    start = time.perf_counter()
+    try:
+        health = check_health(load_assistant(config))
+    except Exception as error:  # loading failed: that is the answer, not a traceback
+        health = Health(ok=False, reason=f"{type(error).__name__}: {error}")
+    health.seconds = round(time.perf_counter() - start, 3)
+    if args.json:
+        print(json.dumps(health.as_dict(), ensure_ascii=False))
+    elif health.ok:
+        print(f"ok: version {health.version}, {health.documents} documents, {health.articles} articles; "
+              f"the canary was answered with {health.cited} in {health.seconds:.1f} s")
+    else:
+        print(f"policybot health: {health.reason}", file=sys.stderr)
+    return 0 if health.ok else 1
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -238,9 +307,10 @@ def load_assistant(config: Config) -> Assistant:
     return Assistant(config)
 
 
-def quiet_logs() -> None:
-    """Keep INFO lines out of a conversation in the terminal."""
-    logging.getLogger().setLevel(logging.WARNING)
+def quiet_logs(args: argparse.Namespace) -> None:
+    """Keep INFO lines out of a conversation in the terminal, unless a log level was asked for."""
+    if getattr(args, "quiet", True):
+        logging.getLogger().setLevel(logging.WARNING)
 
 
 def answer_json(answer: Answer) -> dict:
@@ -254,6 +324,22 @@ def answer_json(answer: Answer) -> dict:
             for c in answer.citations
         ],
         "answer": plain_answer(answer),
+    }
+
+
+DIFF_OPS = {"=": "equal", "+": "insert", "-": "delete"}
+
+
+def ingest_json(reloaded) -> dict:
+    """`policybot ingest --json`: what was published, document by document."""
+    result = reloaded.result
+    return {
+        "version": result.version,
+        "published": result.published,
+        "documents": [{"doc": c.doc_id, "title": c.title, "action": c.action, "current": c.current_count,
+                       "draft": c.draft_count} for c in result.changes],
+        "skipped": [{"file": name, "reason": reason} for name, reason in reloaded.skipped],
+        "uploads_kept": list(reloaded.uploads_kept),
     }
 
 

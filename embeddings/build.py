@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 from dataclasses import astuple
 from pathlib import Path
 
 import faiss
 import numpy as np
-from tqdm import tqdm
 
 from policy_corpus.config import Config, switched_off
 from policy_corpus.library import Library
@@ -27,13 +25,14 @@ from .examples import read_examples
 from .faiss_index import build_faiss, write_faiss
 from .lawprior import LawPrior
 from .lexical import BM25
+from .progress import Progress
 from .units import article_heading, article_units, query_text
 
 logger = logging.getLogger(__name__)
 INDEX_META = "index.json"
 INDEX_FORMAT = 3  # bump when the files an index is made of change; older indexes are rebuilt
 EMBED_CHUNK = 4096  # texts looked up, embedded and cached at a time: a long first ingest keeps what it did
-PROGRESS_ABOVE = 5000  # units from which a first ingest shows a progress bar on a terminal
+PROGRESS_ABOVE = 5000  # units from which a first ingest shows its progress (a bar, or log lines)
 _encoders: dict[tuple, Encoder] = {}
 
 
@@ -120,20 +119,20 @@ def make_index_builder(config: Config, progress: bool | None = None):
 
 def embed_texts(encoder: Encoder, cache: EmbeddingCache, texts: list[str],
                 progress: bool | None = None) -> tuple[np.ndarray, int]:
-    """`encode_cached` chunk by chunk, with a progress bar; returns (vectors, number newly embedded).
+    """`encode_cached` chunk by chunk, with progress; returns (vectors, number newly embedded).
 
     Each chunk is cached as soon as it is embedded, so an interrupted first ingest resumes where it
-    stopped. Chunks keep the corpus order (the bar's rate stays steady); the encoder sorts each by length.
+    stopped. Chunks keep the corpus order (the rate stays steady); the encoder sorts each by length.
     """
     vectors = np.empty((len(texts), encoder.dimension), dtype=np.float32)
-    show = progress if progress is not None else (len(texts) >= PROGRESS_ABOVE and sys.stderr.isatty())
+    show = progress if progress is not None else len(texts) >= PROGRESS_ABOVE
     embedded = 0
-    with tqdm(total=len(texts), desc="embedding", unit="unit", disable=not show, file=sys.stderr) as bar:
+    with Progress(len(texts), "embedding", show=show) as counter:
         for start in range(0, len(texts), EMBED_CHUNK):
             chunk = texts[start:start + EMBED_CHUNK]
             vectors[start:start + len(chunk)], fresh = encode_cached(encoder, cache, chunk)
             embedded += fresh
-            bar.update(len(chunk))
+            counter.update(len(chunk))
     return vectors, embedded
 
 

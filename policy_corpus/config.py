@@ -1,85 +1,119 @@
-"""Settings: config.yaml plus environment overrides, read once and passed down as one object."""
+"""Settings: one declared table (name, type, default, help), read from config.yaml plus the
+environment once at start, validated by pydantic, and passed down as one object.
+
+Every setting can be overridden from the environment as ``POLICYBOT_<SECTION>__<KEY>``
+(``POLICYBOT_SEARCH__TOP_K=5``); the older names in ``ENVIRONMENT`` keep working.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field, fields, is_dataclass
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DOCUMENTS = Path(__file__).resolve().parent / "documents"
 PACKAGE_EXAMPLES = Path(__file__).resolve().parent / "examples"
+ENV_PREFIX = "POLICYBOT_"
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
-@dataclass
-class CorpusSettings:
-    dir: str = "policy_corpus/documents"  # the default documents folder (env POLICYBOT_CORPUS_DIR)
-    sources: list[str] = field(default_factory=list)  # extra folders or .tar.gz collections
-    keep_versions: int = 5  # published corpus versions kept for rollback
+def setting(default: Any = None, help: str = "", *, path: bool = False, **constraints: Any) -> Any:
+    """One row of the table: its default, its help line, and whether it names a file or folder
+    (a relative path from the environment is then read from where the command runs)."""
+    extra = {"path": True} if path else None
+    if isinstance(default, list):
+        return Field(default_factory=lambda: list(default), description=help, json_schema_extra=extra, **constraints)
+    return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
-@dataclass
-class EmbeddingSettings:
-    model: str = "m3e-small"  # "m3e-small" (shipped), a sentence-transformers id, or a local path
-    batch_size: int = 32
-    max_seq_length: int = 256
-    threads: int = 2
-    backend: str = "onnx"  # "onnx" (torch's vectors, faster), "torch", or "onnx-int8" (quantised, faster still)
-    # moves question vectors towards the statute text that answers such questions ("" or "off": none; embeddings/adapter.py)
-    query_adapter: str = "embeddings/adapters/m3e-small-stard.npz"
+class Section(BaseModel):
+    # unknown keys are mistakes (a typo would otherwise be silently ignored)
+    model_config = ConfigDict(extra="forbid")
 
 
-@dataclass
-class SearchSettings:
-    index: str = "auto"  # "flat" (exact), "hnsw" (approximate), or "auto": hnsw above hnsw_above vectors
-    hnsw_above: int = 20000
-    top_k: int = 3
-    dense_weight: float = 0.4
-    abstain_below: float = 0.66  # best dense cosine below which the search says the corpus does not cover it
-    background: str = "policy_corpus/national/lawrefbook-national.tar.gz"  # other law, for abstention ("" = off)
-    # beside national law, added to the policy documents' fused score in the ranking of the whole corpus, which
-    # follows their own search's best (or stands alone when that search does not answer)
-    primary_boost: float = 2.0
-    abstain_ratio: float = 0.46  # abstain when the corpus' best matches score below this share of the background's
-    law_prior: str = "embeddings/adapters/stard-laws.npz"  # which laws questions like this are answered from ("off")
-    law_prior_weight: float = 1.0  # added to a national-law article's fused score × P(its law | question)
-    # owners' example questions per article, searched beside its text (env POLICYBOT_EXAMPLES; "" or "off": none;
-    # embeddings/examples.py)
-    examples: str = "policy_corpus/examples"
-    example_words_weight: float = 0.5  # an article's BM25 adds its example questions' BM25 × this
+class CorpusSettings(Section):
+    dir: str = setting("policy_corpus/documents", "the default documents (POLICYBOT_CORPUS_DIR)", path=True)
+    sources: list[str] = setting([], "extra folders or .tar.gz collections served alongside", path=True)
+    keep_versions: int = setting(5, "published versions kept for /rollback", ge=1)
 
 
-@dataclass
-class TelegramSettings:
-    base_url: str = "https://api.telegram.org/bot"  # env TELEGRAM_BASE_URL
-    base_file_url: str = "https://api.telegram.org/file/bot"  # env TELEGRAM_BASE_FILE_URL
-    mode: str = "polling"  # "polling" or "webhook"
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    webhook_url: str = ""  # public URL Telegram posts to
-    webhook_secret: str = ""  # env TELEGRAM_WEBHOOK_SECRET; 1-256 of A-Za-z0-9_-
-    rate_limit_count: int = 4  # questions a user may ask …
-    rate_limit_seconds: float = 10.0  # … within this many seconds
+class EmbeddingSettings(Section):
+    model: str = setting("m3e-small", "shipped m3e-small, any sentence-transformers id, or a local path "
+                                      "(POLICYBOT_MODEL)")
+    batch_size: int = setting(32, "texts embedded per batch", ge=1)
+    max_seq_length: int = setting(256, "tokens read of each text", ge=8, le=512)
+    threads: int = setting(2, "CPU threads for embedding", ge=1)
+    backend: Literal["onnx", "torch", "onnx-int8"] = setting(
+        "onnx", "onnx (torch's vectors, faster) | torch | onnx-int8 (quantised, faster still)")
+    query_adapter: str = setting("embeddings/adapters/m3e-small-stard.npz",
+                                 "learned from public questions (make train); off = none (POLICYBOT_QUERY_ADAPTER)",
+                                 path=True)
 
 
-@dataclass
-class AdminSettings:
-    user_ids: list[int] = field(default_factory=list)  # env POLICYBOT_ADMIN_IDS (comma-separated)
-    max_upload_bytes: int = 5 * 1024 * 1024
+class SearchSettings(Section):
+    index: Literal["auto", "flat", "hnsw"] = setting(
+        "auto", "flat (exact) | hnsw (approximate) | auto (hnsw above hnsw_above vectors)")
+    hnsw_above: int = setting(20000, "vectors above which auto uses hnsw", ge=0)
+    top_k: int = setting(3, "provisions shown in an answer", ge=1, le=20)
+    dense_weight: float = setting(0.4, "share of the dense score in the fused ranking", ge=0, le=1)
+    abstain_below: float = setting(0.66, "best dense similarity below which the corpus does not cover a question "
+                                         "(a floor: raised for large corpora)", ge=-1, le=1)
+    background: str = setting("policy_corpus/national/lawrefbook-national.tar.gz",
+                              "other law, to tell uncovered questions (\"\" = off)", path=True)
+    primary_boost: float = setting(2.0, "fused-score bonus for the policy documents over national law "
+                                        "served beside them")
+    abstain_ratio: float = setting(0.46, "abstain when the corpus' best lexical matches reach less than this "
+                                         "share of the background's", ge=0)
+    law_prior: str = setting("embeddings/adapters/stard-laws.npz",
+                             "which laws questions like this are answered from (make train); off = none", path=True)
+    law_prior_weight: float = setting(1.0, "national-law articles get this × P(their law | question)", ge=0)
+    examples: str = setting("policy_corpus/examples", "owners' example questions per article, searched beside "
+                                                     "its text; off = none (POLICYBOT_EXAMPLES)", path=True)
+    example_words_weight: float = setting(0.5, "an article's BM25 adds its examples' BM25 × this", ge=0)
 
 
-@dataclass
-class Config:
-    data_dir: str = "data"  # store, index, caches and logs (env POLICYBOT_DATA_DIR)
-    corpus: CorpusSettings = field(default_factory=CorpusSettings)
-    embeddings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
-    search: SearchSettings = field(default_factory=SearchSettings)
-    telegram: TelegramSettings = field(default_factory=TelegramSettings)
-    admin: AdminSettings = field(default_factory=AdminSettings)
-    base_dir: Path = PROJECT_DIR  # relative paths are resolved against the config file's folder
+class TelegramSettings(Section):
+    base_url: str = setting("https://api.telegram.org/bot", "Bot API (TELEGRAM_BASE_URL)")
+    base_file_url: str = setting("https://api.telegram.org/file/bot", "file downloads (TELEGRAM_BASE_FILE_URL)")
+    mode: Literal["polling", "webhook"] = setting("polling", "polling | webhook")
+    webhook_listen: str = setting("127.0.0.1", "address the webhook server listens on")
+    webhook_port: int = setting(8443, "port the webhook server listens on (also GET /healthz)", ge=1, le=65535)
+    webhook_url: str = setting("", "public HTTPS URL Telegram posts to (webhook mode)")
+    webhook_secret: str = setting("", "1-256 of A-Za-z0-9_- (TELEGRAM_WEBHOOK_SECRET)")
+    rate_limit_count: int = setting(4, "questions one user may ask ...", ge=1)
+    rate_limit_seconds: float = setting(10.0, "... within this many seconds", gt=0)
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> TelegramSettings:
+        if self.mode == "webhook":
+            if not self.webhook_url:
+                raise ValueError("webhook mode needs telegram.webhook_url (the public HTTPS URL)")
+            if not WEBHOOK_SECRET.match(self.webhook_secret):
+                raise ValueError("webhook mode needs telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): "
+                                 "1-256 characters of A-Z a-z 0-9 _ -")
+        return self
+
+
+class AdminSettings(Section):
+    user_ids: list[int] = setting([], "Telegram user ids of staff (POLICYBOT_ADMIN_IDS, comma-separated)")
+    max_upload_bytes: int = setting(5 * 1024 * 1024, "uploads above this are refused", ge=1)
+
+
+class Config(Section):
+    data_dir: str = setting("data", "store, index, caches, logs (POLICYBOT_DATA_DIR)", path=True)
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+    # relative paths in the file are resolved against its folder; not a setting
+    base_dir: Path = Field(PROJECT_DIR, exclude=True)
 
     @property
     def data_path(self) -> Path:
@@ -88,16 +122,18 @@ class Config:
     @property
     def corpus_path(self) -> Path:
         path = (self.base_dir / self.corpus.dir).resolve()
-        return path if path.exists() or self.corpus.dir != CorpusSettings.dir else PACKAGE_DOCUMENTS
+        default = CorpusSettings.model_fields["dir"].default
+        return path if path.exists() or self.corpus.dir != default else PACKAGE_DOCUMENTS
 
     @property
     def examples_path(self) -> Path | None:
         """The example questions' folder; None when switched off."""
-        setting = self.search.examples
-        if switched_off(setting):
+        value = self.search.examples
+        if switched_off(value):
             return None
-        path = (self.base_dir / setting).resolve()
-        return path if path.exists() or setting != SearchSettings.examples else PACKAGE_EXAMPLES
+        path = (self.base_dir / value).resolve()
+        default = SearchSettings.model_fields["examples"].default
+        return path if path.exists() or value != default else PACKAGE_EXAMPLES
 
     @property
     def source_paths(self) -> list[Path]:
@@ -105,6 +141,7 @@ class Config:
         return [self.corpus_path] + [(self.base_dir / s).resolve() for s in self.corpus.sources]
 
 
+# Older variable names, kept working beside POLICYBOT_<SECTION>__<KEY>.
 ENVIRONMENT = {
     "POLICYBOT_DATA_DIR": ("data_dir",),
     "POLICYBOT_CORPUS_DIR": ("corpus", "dir"),
@@ -118,82 +155,131 @@ ENVIRONMENT = {
 }
 
 
-def switched_off(setting: str) -> bool:
+def switched_off(value: str) -> bool:
     """Whether a file or folder setting says "none": "", off or none."""
-    return setting.strip().lower() in ("", "off", "none")
+    return value.strip().lower() in ("", "off", "none")
 
 
 class ConfigError(Exception):
-    pass
+    """A setting that cannot work; the message names it and what is expected."""
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read config.yaml (or `path`, or $POLICYBOT_CONFIG), then apply environment overrides."""
+    """Read config.yaml (or `path`, or $POLICYBOT_CONFIG), apply environment overrides, validate."""
     environ = dict(os.environ if environ is None else environ)
     path = Path(path or environ.get("POLICYBOT_CONFIG") or PROJECT_DIR / "config.yaml")
     raw: dict[str, Any] = {}
     if path.exists():
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{where}: not valid YAML; check the indentation and colons") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections (search:, telegram:, …)")
+        if "base_dir" in raw:
+            raise ConfigError(f"{path}: unknown setting base_dir; known ones are listed in config.yaml")
     elif path != PROJECT_DIR / "config.yaml":
         raise ConfigError(f"config file {path} does not exist")
-    config = _build(Config, raw, "")
+    from_env: dict[tuple[str, ...], str] = {}
+    for keys, name, value in environment_overrides(environ):
+        _put(raw, keys, _env_value(keys, value, name))
+        from_env[keys] = name
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, path, from_env)) from None
     config.base_dir = path.resolve().parent if path.exists() else PROJECT_DIR
-    for name, keys in ENVIRONMENT.items():
-        if environ.get(name):
-            _set(config, keys, environ[name], name)
-    if Path(config.data_dir).is_absolute() is False and environ.get("POLICYBOT_DATA_DIR"):
-        config.data_dir = str(Path.cwd() / config.data_dir)
-    if environ.get("POLICYBOT_CORPUS_DIR") and not Path(config.corpus.dir).is_absolute():
-        config.corpus.dir = str(Path.cwd() / config.corpus.dir)
-    examples = environ.get("POLICYBOT_EXAMPLES", "")
-    if examples and not switched_off(examples) and not Path(examples).is_absolute():
-        config.search.examples = str(Path.cwd() / examples)
     return config
 
 
-def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config section {prefix or 'top level'} must be a mapping")
-    known = {f.name: f for f in fields(cls) if f.name != "base_dir"}
-    unknown = set(raw) - set(known)
-    if unknown:
-        raise ConfigError(f"unknown config key(s): {', '.join(prefix + k for k in sorted(unknown))}")
-    values = {}
-    for name, value in raw.items():
-        default = getattr(cls(), name)
-        if is_dataclass(default):
-            values[name] = _build(type(default), value or {}, f"{prefix}{name}.")
-        else:
-            values[name] = value
-    return cls(**values)
-
-
-def _set(config: Config, keys: tuple[str, ...], value: str, env_name: str) -> None:
-    target = config
-    for key in keys[:-1]:
-        target = getattr(target, key)
-    current = getattr(target, keys[-1])
-    try:
-        if isinstance(current, list):
-            parsed: Any = [int(v) for v in value.replace(" ", "").split(",") if v]
-        elif isinstance(current, int):
-            parsed = int(value)
-        else:
-            parsed = value
-    except ValueError:
-        raise ConfigError(f"{env_name}={value!r} is not valid: expected comma-separated numbers") from None
-    setattr(target, keys[-1], parsed)
-
-
-def setting_names(cls: type = Config, prefix: str = "") -> list[str]:
-    """Every setting's dotted name, e.g. 'telegram.base_url' (for the documentation test)."""
-    names = []
-    for f in fields(cls):
-        if f.name == "base_dir":
+def environment_overrides(environ: dict[str, str]) -> list[tuple[tuple[str, ...], str, str]]:
+    """(setting keys, variable name, value) for each non-empty variable that sets a setting."""
+    found = []
+    for name, keys in ENVIRONMENT.items():
+        if environ.get(name, "").strip():
+            found.append((keys, name, environ[name]))
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name or not value.strip():
             continue
-        default = getattr(cls(), f.name)
-        if is_dataclass(default):
-            names += setting_names(type(default), f"{prefix}{f.name}.")
-        else:
-            names.append(prefix + f.name)
-    return names
+        keys = tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+        if len(keys) != 2 or _field(keys) is None:
+            raise ConfigError(f"{name}: no such setting; expected POLICYBOT_<SECTION>__<KEY>, e.g. "
+                              f"POLICYBOT_SEARCH__TOP_K (see config.yaml)")
+        found.append((keys, name, value))
+    return found
+
+
+def _field(keys: tuple[str, ...]):
+    model: type[BaseModel] = Config
+    for key in keys[:-1]:
+        info = model.model_fields.get(key)
+        if info is None or not (isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)):
+            return None
+        model = info.annotation
+    info = model.model_fields.get(keys[-1])
+    if info is None or (isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)):
+        return None
+    return info
+
+
+def _env_value(keys: tuple[str, ...], value: str, name: str) -> Any:
+    info = _field(keys)
+    value = value.strip()
+    if str(info.annotation).startswith("list"):
+        if value.startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ConfigError(f"{name}={value!r}: expected a JSON list or comma-separated values") from None
+        return [part.strip() for part in value.split(",") if part.strip()]
+    extra = info.json_schema_extra or {}
+    if extra.get("path") and not switched_off(value) and not Path(value).is_absolute():
+        return str(Path.cwd() / value)  # a relative path in the environment is read from where the command runs
+    return value
+
+
+def _put(raw: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    target = raw
+    for key in keys[:-1]:
+        section = target.get(key)
+        if not isinstance(section, dict):
+            section = target[key] = {} if section is None else section
+        target = section
+    target[keys[-1]] = value
+
+
+def _describe(error: ValidationError, path: Path, from_env: dict[tuple[str, ...], str]) -> str:
+    """One line: which setting, from where, what is expected."""
+    first = error.errors()[0]
+    loc = tuple(str(part) for part in first["loc"])
+    name = ".".join(loc) or "top level"
+    where = f"environment variable {from_env[loc]}" if loc in from_env else str(path)
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown setting {name}; known ones are listed in config.yaml"
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    got_text = "" if isinstance(got, dict) or got is None else f", got {got!r}"
+    return f"{where}: {name}: {message}{got_text}"
+
+
+def settings_table(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+    """(dotted name, type, default, help) for every setting: the declared table."""
+    rows = []
+    for key, info in model.model_fields.items():
+        if info.exclude:
+            continue
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows += settings_table(annotation, f"{prefix}{key}.")
+            continue
+        default = info.get_default(call_default_factory=True)
+        type_name = getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
+        rows.append((prefix + key, type_name, default, info.description or ""))
+    return rows
+
+
+def setting_names() -> list[str]:
+    """Every setting's dotted name, e.g. 'telegram.base_url' (for the documentation test)."""
+    return [row[0] for row in settings_table()]

@@ -14,14 +14,18 @@ version serving (see HAZARDS.md: replacing a live SQLite file in place loses dat
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from .errors import UnknownDocumentError
 from .model import Document, Version
@@ -31,6 +35,7 @@ STORE_FILE = "store.db"
 META_FILE = "meta.json"
 POINTER_FILE = "CURRENT"
 HISTORY_FILE = "history.jsonl"
+LOCK_FILE = "publish.lock"  # held while a process publishes or switches versions
 IndexBuilder = Callable[[Store, Path], None]
 
 
@@ -51,17 +56,27 @@ class PublishResult:
     changes: list[Change]
 
 
+logger = logging.getLogger(__name__)
+
+
 class NothingPublishedError(Exception):
     """No corpus version has been published yet in this data folder."""
+
+
+class PublishBusyError(Exception):
+    """Another process is publishing in this data folder."""
 
 
 class Library:
     """The data folder: which corpus version is serving, and how to publish a new one."""
 
-    def __init__(self, data_dir: str | Path, keep_versions: int = 5) -> None:
+    def __init__(self, data_dir: str | Path, keep_versions: int = 5, lock_timeout: float | None = None) -> None:
+        """`lock_timeout`: how long a publish waits for another process's publish to end (None: as long
+        as it takes; 0: not at all), before raising PublishBusyError."""
         self.data_dir = Path(data_dir)
         self.versions_dir = self.data_dir / "versions"
         self.keep_versions = keep_versions
+        self.lock_timeout = lock_timeout
 
     # ------------------------------------------------------------ reading
 
@@ -116,10 +131,38 @@ class Library:
 
     # ------------------------------------------------------------ writing
 
+    @contextmanager
+    def publishing(self) -> Iterator[None]:
+        """Hold the data folder's publish lock: one process publishes at a time, and none removes
+        another's build in progress."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.data_dir / LOCK_FILE)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if self.lock_timeout == 0:
+                raise PublishBusyError(f"another process is publishing in {self.data_dir}; try again when it "
+                                       f"is done") from None
+            logger.warning("another process is publishing in %s: waiting for it to finish", self.data_dir)
+            try:
+                lock.acquire(timeout=-1 if self.lock_timeout is None else self.lock_timeout)
+            except Timeout:
+                raise PublishBusyError(f"another process is still publishing in {self.data_dir} after "
+                                       f"{self.lock_timeout:.0f} s; try again when it is done") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
     def publish(self, docs: list[Document], build_index: IndexBuilder | None = None, *,
                 published_by: str = "cli", remove_missing: bool = True, force: bool = False,
                 note: str = "") -> PublishResult:
         """Publish `docs` as a new version, unless nothing changed (then nothing is written)."""
+        with self.publishing():
+            return self._publish(docs, build_index, published_by, remove_missing, force, note)
+
+    def _publish(self, docs: list[Document], build_index: IndexBuilder | None, published_by: str,
+                 remove_missing: bool, force: bool, note: str) -> PublishResult:
         parent = self.current_name()
         if parent is not None and not force:
             with Store(self.versions_dir / parent / STORE_FILE, read_only=True) as store:
@@ -201,11 +244,12 @@ class Library:
 
     def restore(self, name: str, *, by: str = "cli", action: str = "restore") -> None:
         """Serve the kept version `name` again (recorded in the history)."""
-        if self.version_info(name) is None:
-            raise NothingPublishedError(f"version {name} is not kept")
-        previous = self.current_name()
-        self._point_to(name)
-        self._record({"action": action, "version": name, "from": previous, "by": by})
+        with self.publishing():
+            if self.version_info(name) is None:
+                raise NothingPublishedError(f"version {name} is not kept")
+            previous = self.current_name()
+            self._point_to(name)
+            self._record({"action": action, "version": name, "from": previous, "by": by})
 
     def _record(self, entry: dict) -> None:
         """Append one line to the history (after the switch: the switch is what matters)."""

@@ -12,9 +12,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 PROJECT = Path(__file__).resolve().parent.parent
 DOCUMENTS = PROJECT / "policy_corpus" / "documents"
-SHARED = PROJECT.parent / "shared"
-NATIONAL_ARCHIVE = SHARED / "data" / "lawrefbook-national.tar.gz"
-DEV_QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
+# The tests stand on what the repository ships: the national collection is package data, and the
+# SME development questions are a copy of ../shared/eval/dev_questions.jsonl.
+NATIONAL_ARCHIVE = PROJECT / "policy_corpus" / "national" / "lawrefbook-national.tar.gz"
+DEV_QUESTIONS = PROJECT / "tests" / "data" / "dev_questions.jsonl"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from policy_corpus.sources import iter_source, load_sources
 
 from .conftest import NATIONAL_ARCHIVE
 
-pytestmark = pytest.mark.skipif(not NATIONAL_ARCHIVE.exists(), reason="needs ../shared/data")
+
 
 
 def test_whole_collection_parses(capsys):

@@ -25,7 +25,7 @@ SUBSET = [
     "经济法/_index.md",
 ]
 
-pytestmark = pytest.mark.skipif(not NATIONAL_ARCHIVE.exists(), reason="needs ../shared/data")
+
 
 
 @pytest.fixture(scope="module")
