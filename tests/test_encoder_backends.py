@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from embeddings.encoder import Encoder, ModelNotFoundError, onnx_available
+
+from .conftest import DOCUMENTS
 
 TEXTS = ["银行贷款到期了，能不能不还本金直接续贷？", "续贷",
          "保障中小企业款项支付条例 第十五条 机关、事业单位和大型企业迟延支付中小企业款项的，应当支付逾期利息。" * 4]
@@ -36,13 +39,26 @@ def test_onnx_export_gives_torch_vectors(export_dir, torch_vectors):
     assert float(single[0] @ vectors[0]) > 0.9999
 
 
+def law_sentences(count: int = 120) -> list[str]:
+    """Paragraphs of the default documents, short and long, as the index embeds them."""
+    lines = [line.strip() for path in sorted(DOCUMENTS.glob("*.md"))
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if len(line) > 8 and not line.startswith(("#", "<!--"))]
+    return lines[:: max(1, len(lines) // count)][:count]
+
+
 @needs_onnx
-def test_int8_is_close_and_cached_under_its_own_name(export_dir, torch_vectors):
-    encoder = Encoder("m3e-small", backend="onnx-int8", cache_dir=export_dir)
+def test_int8_is_close_on_law_text_and_cached_under_its_own_name(export_dir, torch_vectors, caplog):
+    with caplog.at_level(logging.WARNING):
+        encoder = Encoder("m3e-small", backend="onnx-int8", cache_dir=export_dir)
+    assert encoder.backend == "onnx-int8" and "using the torch backend" not in caplog.text  # no silent fallback
+    assert encoder.cache_name == "m3e-small+int8-7bit" and encoder.name == "m3e-small"
     vectors = encoder.encode(TEXTS)
-    assert encoder.cache_name == "m3e-small+int8" and encoder.name == "m3e-small"
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert (vectors * torch_vectors).sum(axis=1).min() > 0.98
+    assert (vectors * torch_vectors).sum(axis=1).min() >= 0.99
+    texts = law_sentences()
+    exact = Encoder("m3e-small", backend="onnx", cache_dir=export_dir).encode(texts)
+    assert (encoder.encode(texts) * exact).sum(axis=1).min() >= 0.99
 
 
 def test_without_onnxruntime_onnx_falls_back_and_int8_says_how_to_install(monkeypatch):
