@@ -39,7 +39,6 @@ from .assistant import Assistant, DiffView
 from .conversation import Conversation, UsageError
 from .render import diff_plain, document_counts, format_article
 
-
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -281,7 +280,7 @@ def cmd_health(args: argparse.Namespace, config: Config) -> int:
     start = time.perf_counter()
     try:
         health = check_health(load_assistant(config))
-    except Exception as error:  # loading failed: that is the answer, not a traceback
+    except Exception as error:  # noqa: BLE001 -- loading failed: that is the answer, not a traceback
         health = Health(ok=False, reason=f"{type(error).__name__}: {error}")
     health.seconds = round(time.perf_counter() - start, 3)
     if args.json:

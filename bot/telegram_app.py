@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import tempfile
 from collections.abc import Awaitable, Callable
 from html import escape

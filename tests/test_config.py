@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
-
-from pathlib import Path
 
 from policy_corpus.config import ConfigError, load_config, setting_names, settings_table
 

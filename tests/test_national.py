@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from policy_corpus.parser import numbering_problems
 from policy_corpus.sources import iter_source, load_sources
 
 from .conftest import NATIONAL_ARCHIVE
-
-
 
 
 def test_whole_collection_parses(capsys):
