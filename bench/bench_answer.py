@@ -40,8 +40,10 @@ def run(data: str, args: argparse.Namespace) -> None:
     config = corpus_config(data, args.data, args.backend)
     assistant = Assistant(config)
     figures = answer_latency(assistant, load_questions(args.questions))
-    report("answer_latency", figures | {"backend": config.embeddings.backend, "corpus_version": assistant.version,
-                                        "machine": machine()})
+    report(
+        "answer_latency",
+        figures | {"backend": config.embeddings.backend, "corpus_version": assistant.version, "machine": machine()},
+    )
 
 
 if __name__ == "__main__":

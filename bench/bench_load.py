@@ -101,10 +101,10 @@ async def run(config: Config, assistant: Any, asked: dict[int, list[str]], pace:
             return await drive(stub, asked, pace, slow_down)
 
 
-async def drive(stub: TimedStub, asked: dict[int, list[str]], pace: tuple[int, float] | None,
-                slow_down: str) -> dict:
-    answered: dict[tuple[int, int], asyncio.Event] = {(u, j): asyncio.Event() for u, qs in asked.items()
-                                                      for j in range(len(qs))}
+async def drive(stub: TimedStub, asked: dict[int, list[str]], pace: tuple[int, float] | None, slow_down: str) -> dict:
+    answered: dict[tuple[int, int], asyncio.Event] = {
+        (u, j): asyncio.Event() for u, qs in asked.items() for j in range(len(qs))
+    }
     sent_at: dict[tuple[int, int], float] = {}
     answer_at: dict[tuple[int, int], float] = {}
     answers: dict[tuple[int, int], int] = defaultdict(int)
@@ -162,14 +162,20 @@ async def drive(stub: TimedStub, asked: dict[int, list[str]], pace: tuple[int, f
     fetched = {key: stub.fetched.get((key[0], asked[key[0]][key[1]])) for key in sent_at}
     to_fetch = [(fetched[key] - sent_at[key]) * 1000 for key in sent_at if fetched[key]]
     handling = [(answer_at[key] - fetched[key]) * 1000 for key in sent_at if fetched[key]]
-    return {"questions": len(sent_at), "answered_once": sum(1 for key in sent_at if answers[key] == 1),
-            "answered_twice_or_more": sum(1 for key in sent_at if answers[key] > 1),
-            "refused": refusals, "other_messages": stray, "seconds": round(finished - started, 2),
-            "replies_per_s": round(len(answer_at) / (finished - started), 1),
-            "latency_median_ms": summary["median_ms"], "latency_p95_ms": summary["p95_ms"],
-            "latency_max_ms": summary["max_ms"],
-            "until_fetched_median_ms": summarise(to_fetch)["median_ms"] if to_fetch else None,
-            "fetched_to_reply_median_ms": summarise(handling)["median_ms"] if handling else None}
+    return {
+        "questions": len(sent_at),
+        "answered_once": sum(1 for key in sent_at if answers[key] == 1),
+        "answered_twice_or_more": sum(1 for key in sent_at if answers[key] > 1),
+        "refused": refusals,
+        "other_messages": stray,
+        "seconds": round(finished - started, 2),
+        "replies_per_s": round(len(answer_at) / (finished - started), 1),
+        "latency_median_ms": summary["median_ms"],
+        "latency_p95_ms": summary["p95_ms"],
+        "latency_max_ms": summary["max_ms"],
+        "until_fetched_median_ms": summarise(to_fetch)["median_ms"] if to_fetch else None,
+        "fetched_to_reply_median_ms": summarise(handling)["median_ms"] if handling else None,
+    }
 
 
 def main() -> None:
@@ -193,8 +199,12 @@ def measure(data: str, args: argparse.Namespace) -> None:
     assistant.ask("银行贷款到期能续贷吗")  # warm: the model's first call pays for lazy initialisation
     asked = user_questions(load_questions(250), args.users, args.questions)
     limit = (config.telegram.rate_limit_count, config.telegram.rate_limit_seconds)
-    common = {"users": args.users, "questions_per_user": args.questions,
-              "backend": config.embeddings.backend, "machine": machine()}
+    common = {
+        "users": args.users,
+        "questions_per_user": args.questions,
+        "backend": config.embeddings.backend,
+        "machine": machine(),
+    }
     figures = asyncio.run(run(config, assistant, asked, limit))
     report("load_paced", {"rate_limit": f"{limit[0]} per {limit[1]:g} s"} | figures | common)
     if not args.no_burst:

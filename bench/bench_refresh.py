@@ -83,16 +83,31 @@ def measure(data: str, scratch: Path, args: argparse.Namespace) -> None:
         assistant.refresh()
         switched = time.perf_counter()
         meta = json.loads((library.versions_dir / result.version / INDEX_META).read_text(encoding="utf-8"))
-        rounds.append({"seconds": switched - started, "parse_s": parsed - started,
-                       "publish_s": published - parsed, "index_s": meta["seconds"], "switch_s": switched - published,
-                       "embedded": meta["embedded"], "units": meta["units"], "stages_s": meta["stages"]})
+        rounds.append(
+            {
+                "seconds": switched - started,
+                "parse_s": parsed - started,
+                "publish_s": published - parsed,
+                "index_s": meta["seconds"],
+                "switch_s": switched - published,
+                "embedded": meta["embedded"],
+                "units": meta["units"],
+                "stages_s": meta["stages"],
+            }
+        )
     median = sorted(rounds, key=lambda r: r["seconds"])[len(rounds) // 2]
-    figures = {"rounds": len(rounds), "median_s": round(statistics.median(r["seconds"] for r in rounds), 3),
-               "max_s": round(max(r["seconds"] for r in rounds), 3),
-               "parse_s": round(median["parse_s"], 3),
-               "store_s": round(median["publish_s"] - median["index_s"], 3), "index_s": median["index_s"],
-               "switch_s": round(median["switch_s"], 3), "index_stages_s": median["stages_s"],
-               "embedded_units": median["embedded"], "total_units": median["units"]}
+    figures = {
+        "rounds": len(rounds),
+        "median_s": round(statistics.median(r["seconds"] for r in rounds), 3),
+        "max_s": round(max(r["seconds"] for r in rounds), 3),
+        "parse_s": round(median["parse_s"], 3),
+        "store_s": round(median["publish_s"] - median["index_s"], 3),
+        "index_s": median["index_s"],
+        "switch_s": round(median["switch_s"], 3),
+        "index_stages_s": median["stages_s"],
+        "embedded_units": median["embedded"],
+        "total_units": median["units"],
+    }
     if not args.no_cli:
         change_document(documents, f"{time.time_ns()}-cli")
         policybot = Path(sys.executable).with_name("policybot")
@@ -101,8 +116,9 @@ def measure(data: str, scratch: Path, args: argparse.Namespace) -> None:
         if args.backend:  # the CLI reads config.yaml: a copy with the backend set
             environment["POLICYBOT_CONFIG"] = str(config_copy(args.backend, scratch))
         started = time.perf_counter()
-        done = subprocess.run(command + ["ingest"], check=True, env=environment, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run(
+            command + ["ingest"], check=True, env=environment, capture_output=True, text=True, timeout=300
+        )
         figures["cli_ingest_process_s"] = round(time.perf_counter() - started, 2)
         figures["cli_published"] = "published version" in done.stdout + done.stderr
     report("refresh", figures | {"backend": config.embeddings.backend, "machine": machine()})

@@ -50,8 +50,9 @@ STARD = PROJECT / "embeddings" / "adapters" / "splits" / "stard_train.heldout.js
 
 def scale_config(data: Path, archive: Path, backend: str | None) -> Config:
     """config.yaml with the archive as the one corpus, in `data`."""
-    config = load_config(PROJECT / "config.yaml",
-                         environ={"POLICYBOT_DATA_DIR": str(data), "POLICYBOT_CORPUS_DIR": str(archive)})
+    config = load_config(
+        PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(data), "POLICYBOT_CORPUS_DIR": str(archive)}
+    )
     if backend:
         config.embeddings.backend = backend
     return config
@@ -80,19 +81,30 @@ def ingest(config: Config, archive: Path, articles: int | None) -> dict:
     folder = library.current_dir()
     meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
     ingest_s = finished - started
-    stages = {"parse": round(parsed - started, 2),
-              "store": round(finished - parsed - meta["seconds"], 2)} | meta["stages"]
-    return {"laws": len(documents), "articles": meta["articles"], "units": meta["units"],
-            "embedded": meta["embedded"], "backend": meta.get("backend"), "index_type": meta["index_type"],
-            "ingest_s": round(ingest_s, 1), "articles_per_s": round(meta["articles"] / ingest_s, 1),
-            # CPU seconds of all this process' threads: what the work costs, however busy the machine is
-            "ingest_cpu_s": round(cpu, 1), "cpu_share": round(cpu / ingest_s / max(1, config.embeddings.threads), 2),
-            "units_embedded_per_s": round(meta["embedded"] / max(stages["embed"], 1e-9), 1),
-            "stages_s": stages, "version_folder_mb": folder_mb(folder),
-            "faiss_mb": round((folder / "index.faiss").stat().st_size / 2**20, 1),
-            "embedding_cache_mb": round((config.data_path / "embedding_cache.db").stat().st_size / 2**20, 1),
-            "background_mb": folder_mb(config.data_path / "background")
-            if (config.data_path / "background").exists() else 0.0}
+    stages = {"parse": round(parsed - started, 2), "store": round(finished - parsed - meta["seconds"], 2)} | meta[
+        "stages"
+    ]
+    return {
+        "laws": len(documents),
+        "articles": meta["articles"],
+        "units": meta["units"],
+        "embedded": meta["embedded"],
+        "backend": meta.get("backend"),
+        "index_type": meta["index_type"],
+        "ingest_s": round(ingest_s, 1),
+        "articles_per_s": round(meta["articles"] / ingest_s, 1),
+        # CPU seconds of all this process' threads: what the work costs, however busy the machine is
+        "ingest_cpu_s": round(cpu, 1),
+        "cpu_share": round(cpu / ingest_s / max(1, config.embeddings.threads), 2),
+        "units_embedded_per_s": round(meta["embedded"] / max(stages["embed"], 1e-9), 1),
+        "stages_s": stages,
+        "version_folder_mb": folder_mb(folder),
+        "faiss_mb": round((folder / "index.faiss").stat().st_size / 2**20, 1),
+        "embedding_cache_mb": round((config.data_path / "embedding_cache.db").stat().st_size / 2**20, 1),
+        "background_mb": folder_mb(config.data_path / "background")
+        if (config.data_path / "background").exists()
+        else 0.0,
+    }
 
 
 def serve(config: Config, questions: int) -> dict:
@@ -110,9 +122,14 @@ def serve(config: Config, questions: int) -> dict:
         stard = [q for q in read_questions(STARD) if any((doc, num, 0) in held for doc, num in q.gold)]
         if stard:
             result = evaluate(searcher, stard)
-            figures |= {"stard_questions": len(stard), "stard_r1": round(result.recall_at_1, 3),
-                        "stard_r3": round(result.recall_at_3, 3), "stard_r10": round(result.recall_at_10, 3),
-                        "stard_r100": round(result.recall_at_100, 3), "stard_mrr": round(result.mrr_at_10, 3)}
+            figures |= {
+                "stard_questions": len(stard),
+                "stard_r1": round(result.recall_at_1, 3),
+                "stard_r3": round(result.recall_at_3, 3),
+                "stard_r10": round(result.recall_at_10, 3),
+                "stard_r100": round(result.recall_at_100, 3),
+                "stard_mrr": round(result.mrr_at_10, 3),
+            }
     return figures | {"serve_peak_rss_mb": peak_rss_mb()["peak_rss_self_mb"]}
 
 
@@ -142,12 +159,25 @@ def main() -> None:
             profiler.dump_stats(args.profile)
             print_profile(profiler)
         figures["ingest_peak_rss_mb"] = peak_rss_mb()["peak_rss_self_mb"]
-        child = [sys.executable, __file__, "--serve", "--data", str(data), "--archive", str(args.archive),
-                 "--questions", str(args.questions), "--backend", config.embeddings.backend]
+        child = [
+            sys.executable,
+            __file__,
+            "--serve",
+            "--data",
+            str(data),
+            "--archive",
+            str(args.archive),
+            "--questions",
+            str(args.questions),
+            "--backend",
+            config.embeddings.backend,
+        ]
         served = subprocess.run(child, check=True, capture_output=True, text=True, timeout=3600)
         figures |= json.loads(served.stdout.strip().splitlines()[-1])
-        figures |= {"peak_rss_mb": max(figures["ingest_peak_rss_mb"], figures["serve_peak_rss_mb"]),
-                    "machine": machine()}
+        figures |= {
+            "peak_rss_mb": max(figures["ingest_peak_rss_mb"], figures["serve_peak_rss_mb"]),
+            "machine": machine(),
+        }
         report("scale", figures)
     finally:
         if not args.data and not args.keep:

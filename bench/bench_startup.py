@@ -33,16 +33,25 @@ def child(data: str, backend: str | None) -> None:
     from policy_corpus.config import load_config
 
     imported = time.perf_counter()
-    config = load_config(Path(__file__).resolve().parent.parent / "config.yaml",
-                         environ={"POLICYBOT_DATA_DIR": data})
+    config = load_config(Path(__file__).resolve().parent.parent / "config.yaml", environ={"POLICYBOT_DATA_DIR": data})
     if backend:
         config.embeddings.backend = backend
     assistant = Assistant(config)
     loaded = time.perf_counter()
     reply = plain_answer(assistant.ask(FIRST_QUESTION))
     answered = time.perf_counter()
-    print("READY " + json.dumps({"imports_s": imported - started, "assistant_s": loaded - imported,
-                                 "first_answer_s": answered - loaded, "reply_chars": len(reply)}), flush=True)
+    print(
+        "READY "
+        + json.dumps(
+            {
+                "imports_s": imported - started,
+                "assistant_s": loaded - imported,
+                "first_answer_s": answered - loaded,
+                "reply_chars": len(reply),
+            }
+        ),
+        flush=True,
+    )
     os._exit(0)  # the figure is taken; interpreter teardown (torch's takes ~1 s) is not start-up
 
 
@@ -75,13 +84,17 @@ def measure(data: str, args: argparse.Namespace) -> None:
             for line in process.stdout:
                 if line.startswith("READY "):
                     totals.append(time.perf_counter() - started)
-                    splits.append(json.loads(line[len("READY "):]))
+                    splits.append(json.loads(line[len("READY ") :]))
                     break
             process.wait(timeout=60)
         if len(totals) <= run:
             raise SystemExit(f"run {run + 1}: the child process ended without answering")
-    figures = {"runs": len(totals), "median_s": round(statistics.median(totals), 2),
-               "min_s": round(min(totals), 2), "max_s": round(max(totals), 2)}
+    figures = {
+        "runs": len(totals),
+        "median_s": round(statistics.median(totals), 2),
+        "min_s": round(min(totals), 2),
+        "max_s": round(max(totals), 2),
+    }
     for key in ("imports_s", "assistant_s", "first_answer_s"):
         figures[f"median_{key}"] = round(statistics.median(split[key] for split in splits), 3)
     report("startup", figures | {"backend": config.embeddings.backend, "machine": machine()})

@@ -20,19 +20,27 @@ SHARED = PROJECT.parent / "shared"
 def load_questions(limit: int = 200) -> list[str]:
     """Varied questions: the SME development and validation sets, topped up with real public questions."""
     questions: list[str] = []
-    for path in (SHARED / "eval" / "dev_questions.jsonl", BENCH / "validation_questions.jsonl",
-                 SHARED / "eval" / "stard_train.jsonl"):
+    for path in (
+        SHARED / "eval" / "dev_questions.jsonl",
+        BENCH / "validation_questions.jsonl",
+        SHARED / "eval" / "stard_train.jsonl",
+    ):
         if path.exists():
-            questions += [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()
-                          if line.strip()]
+            questions += [
+                json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
     return questions[:limit]
 
 
 def summarise(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(ordered), "median_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2),
-            "max_ms": round(ordered[-1], 2)}
+    return {
+        "n": len(ordered),
+        "median_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(p95, 2),
+        "max_ms": round(ordered[-1], 2),
+    }
 
 
 def report(name: str, figures: dict) -> None:
@@ -75,8 +83,11 @@ def peak_rss_mb() -> dict:
     except OSError:
         pass
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
-    return {"peak_rss_mb": round(max(own, children)), "peak_rss_self_mb": round(own),
-            "peak_rss_children_mb": round(children)}
+    return {
+        "peak_rss_mb": round(max(own, children)),
+        "peak_rss_self_mb": round(own),
+        "peak_rss_children_mb": round(children),
+    }
 
 
 def folder_mb(path: Path) -> float:

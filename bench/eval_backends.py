@@ -30,8 +30,11 @@ from policy_corpus.config import load_config
 from policy_corpus.library import Library
 from policy_corpus.sources import load_sources
 
-QUESTION_SETS = {"dev": SHARED / "eval" / "dev_questions.jsonl", "validation": BENCH / "validation_questions.jsonl",
-                 "blind": BENCH / "blind_questions.jsonl"}
+QUESTION_SETS = {
+    "dev": SHARED / "eval" / "dev_questions.jsonl",
+    "validation": BENCH / "validation_questions.jsonl",
+    "blind": BENCH / "blind_questions.jsonl",
+}
 
 
 def evaluate_backend(backend: str, data: Path) -> dict:
@@ -46,9 +49,12 @@ def evaluate_backend(backend: str, data: Path) -> dict:
         searcher = Searcher.load(library.current_dir(), config, store)
         for name, path in QUESTION_SETS.items():
             result = evaluate(searcher, read_questions(path))
-            figures |= {f"{name}_r1": round(result.recall_at_1, 3), f"{name}_r3": round(result.recall_at_3, 3),
-                        f"{name}_mrr": round(result.mrr_at_10, 3),
-                        f"{name}_abstain_answerable": round(result.abstain_answerable, 3)}
+            figures |= {
+                f"{name}_r1": round(result.recall_at_1, 3),
+                f"{name}_r3": round(result.recall_at_3, 3),
+                f"{name}_mrr": round(result.mrr_at_10, 3),
+                f"{name}_abstain_answerable": round(result.abstain_answerable, 3),
+            }
             if result.abstain_unanswerable is not None:
                 figures[f"{name}_abstain_unanswerable"] = round(result.abstain_unanswerable, 3)
     return figures

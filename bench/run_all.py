@@ -54,8 +54,9 @@ def main() -> None:
         print(f"machine: {machine()}; default corpus published in {publish_default_corpus(data):.1f} s", flush=True)
         for script, extra in BENCHMARKS:
             print(flush=True)
-            result = subprocess.run([sys.executable, str(BENCH / script), "--data", str(data), *extra],
-                                    timeout=BUDGET_S, check=False)
+            result = subprocess.run(
+                [sys.executable, str(BENCH / script), "--data", str(data), *extra], timeout=BUDGET_S, check=False
+            )
             if result.returncode != 0:
                 failed.append(script)
     finally:

@@ -134,8 +134,14 @@ class Reloaded:
 # ---------------------------------------------------------------- the corpus folder on disk
 
 
-def reload_from_disk(library: Library, paths: list[Path], build_index: IndexBuilder | None, *,
-                     published_by: str = "cli", force: bool = False) -> Reloaded:
+def reload_from_disk(
+    library: Library,
+    paths: list[Path],
+    build_index: IndexBuilder | None,
+    *,
+    published_by: str = "cli",
+    force: bool = False,
+) -> Reloaded:
     """Publish the documents in `paths` over the serving version.
 
     Documents uploaded through the bot stay (an upload takes precedence over a file with the same
@@ -145,16 +151,16 @@ def reload_from_disk(library: Library, paths: list[Path], build_index: IndexBuil
     loaded = load_sources(paths)
     if not loaded.documents:
         reasons = "".join(f"\n• {name}：{reason}" for name, reason in loaded.skipped[:10])
-        raise UsageError(f"语料文件夹里没有找到含条文的文件（{', '.join(map(str, paths))}），"
-                         f"正在服务的语料不变。{reasons}")
+        raise UsageError(
+            f"语料文件夹里没有找到含条文的文件（{', '.join(map(str, paths))}），正在服务的语料不变。{reasons}"
+        )
     served = library.served_documents()
     uploaded = {info.id for info in served if info.source.startswith(UPLOAD_SOURCE)}
     broken = {_skipped_id(name) for name, _ in loaded.skipped}
     on_disk = {doc.id for doc in loaded.documents}
     add = [doc for doc in loaded.documents if doc.id not in uploaded]
     remove = [info.id for info in served if info.id not in uploaded | on_disk | broken]
-    result = library.publish_update(add, remove, build_index, published_by=published_by, force=force,
-                                    note="reload")
+    result = library.publish_update(add, remove, build_index, published_by=published_by, force=force, note="reload")
     return Reloaded(result, loaded.skipped, sorted(on_disk & uploaded))
 
 
@@ -171,8 +177,13 @@ def _skipped_id(name: str) -> str:
 class CorpusAdmin:
     """What admins do to the corpus the Assistant serves; thread-safe."""
 
-    def __init__(self, config: Config, assistant: Assistant, log: QuestionLog | None = None,
-                 build_index: IndexBuilder | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        assistant: Assistant,
+        log: QuestionLog | None = None,
+        build_index: IndexBuilder | None = None,
+    ) -> None:
         self.config = config
         self.assistant = assistant
         self.library = assistant.library
@@ -204,7 +215,9 @@ class CorpusAdmin:
                 raise UsageError("请在文件的说明（caption）里写上文件编号，如 test_rules。")
             given = _stem(file_name)
         if len(given) > MAX_ID_CHARS:
-            raise BadDocumentIdError(f"文件编号太长（{len(given)} 个字符，上限 {MAX_ID_CHARS}）。请在说明里写一个简短的编号。")
+            raise BadDocumentIdError(
+                f"文件编号太长（{len(given)} 个字符，上限 {MAX_ID_CHARS}）。请在说明里写一个简短的编号。"
+            )
         return check_document_id(given, allow_folders=False)
 
     def check_size(self, size: int | None) -> None:
@@ -212,7 +225,8 @@ class CorpusAdmin:
         limit = self.config.admin.max_upload_bytes
         if size is not None and size > limit:
             raise DocumentTooLargeError(
-                f"文件太大（{_size(size)}），上限是 {_size(limit)}。请删去无关内容或拆分后再上传。")
+                f"文件太大（{_size(size)}），上限是 {_size(limit)}。请删去无关内容或拆分后再上传。"
+            )
 
     def prepare_upload(self, data: bytes, doc_id: str, file_name: str | None, user_id: int) -> UploadPreview:
         """Decode and parse an upload and compare it with the served document; nothing is published."""
@@ -222,7 +236,11 @@ class CorpusAdmin:
         problems = numbering_problems(doc)
         if problems:
             shown = "\n".join(f"• {_in_chinese(p)}" for p in problems[:NUMBERING_PROBLEMS_SHOWN])
-            more = f"\n…另有 {len(problems) - NUMBERING_PROBLEMS_SHOWN} 处" if len(problems) > NUMBERING_PROBLEMS_SHOWN else ""
+            more = (
+                f"\n…另有 {len(problems) - NUMBERING_PROBLEMS_SHOWN} 处"
+                if len(problems) > NUMBERING_PROBLEMS_SHOWN
+                else ""
+            )
             raise NumberingError(f"《{doc.title}》的条号不连贯，未收录。请核对后重新上传：\n{shown}{more}")
         serving = self.library.current_name()
         served = {info.id: info for info in self.library.served_documents()}
@@ -235,8 +253,9 @@ class CorpusAdmin:
                 old_articles = store.articles(doc_id, version=None)
         token = self._remember(_Pending("upload", doc_id, user_id, doc))
         logger.info("admin %s previewed an upload for %s", user_id, doc_id)
-        return UploadPreview(token, doc_id, doc.title, old.title if old else None,
-                             compare_articles(old_articles, doc.articles), serving)
+        return UploadPreview(
+            token, doc_id, doc.title, old.title if old else None, compare_articles(old_articles, doc.articles), serving
+        )
 
     # ------------------------------------------------------------ removal
 
@@ -258,14 +277,15 @@ class CorpusAdmin:
             pending = self._take(token)
             previous = self.library.current_name()
             if pending.kind == "upload":
-                result = self.library.publish_update([pending.document], (), self.build_index,
-                                                     published_by=str(user_id), note=f"upload {pending.doc_id}")
+                result = self.library.publish_update(
+                    [pending.document], (), self.build_index, published_by=str(user_id), note=f"upload {pending.doc_id}"
+                )
             else:
-                result = self.library.publish_update((), [pending.doc_id], self.build_index,
-                                                     published_by=str(user_id), note=f"remove {pending.doc_id}")
+                result = self.library.publish_update(
+                    (), [pending.doc_id], self.build_index, published_by=str(user_id), note=f"remove {pending.doc_id}"
+                )
             self._switch(previous)
-            logger.info("admin %s published version %s (%s %s)", user_id, result.version, pending.kind,
-                        pending.doc_id)
+            logger.info("admin %s published version %s (%s %s)", user_id, result.version, pending.kind, pending.doc_id)
             return Refreshed(pending.kind, result.version, previous, result.published, _changed(result))
 
     def check_pending(self, token: str) -> None:
@@ -288,14 +308,25 @@ class CorpusAdmin:
 
             previous = self.library.current_name()
             # edited example questions (or a new model) make the serving index stale: rebuilt though no file changed
-            reloaded = reload_from_disk(self.library, self.config.source_paths, self.build_index,
-                                        published_by=str(user_id),
-                                        force=served_index_is_stale(self.library, self.config))
+            reloaded = reload_from_disk(
+                self.library,
+                self.config.source_paths,
+                self.build_index,
+                published_by=str(user_id),
+                force=served_index_is_stale(self.library, self.config),
+            )
             if reloaded.result.published:
                 self._switch(previous)
                 logger.info("admin %s reloaded the corpus: version %s", user_id, reloaded.result.version)
-            return Refreshed("reload", reloaded.result.version, previous, reloaded.result.published,
-                             _changed(reloaded.result), reloaded.skipped, reloaded.uploads_kept)
+            return Refreshed(
+                "reload",
+                reloaded.result.version,
+                previous,
+                reloaded.result.published,
+                _changed(reloaded.result),
+                reloaded.skipped,
+                reloaded.uploads_kept,
+            )
 
     def rollback(self, user_id: int) -> Refreshed:
         """/rollback: serve the version the current one was published over."""
@@ -317,8 +348,9 @@ class CorpusAdmin:
         name = self.assistant.version
         versions = self.library.versions()
         current = next((v for v in versions if v.name == name), None)
-        return CorpusOverview(current, self.assistant.documents(),
-                              [v for v in versions if v.name != name], self.library.history(history))
+        return CorpusOverview(
+            current, self.assistant.documents(), [v for v in versions if v.name != name], self.library.history(history)
+        )
 
     def stats(self, days: int) -> Stats:
         if self.log is None:
@@ -346,8 +378,7 @@ class CorpusAdmin:
             self.assistant.refresh()
         except Exception:
             if previous is not None and self.library.current_name() != previous:
-                logger.error("version %s could not be loaded: serving %s again",
-                             self.library.current_name(), previous)
+                logger.error("version %s could not be loaded: serving %s again", self.library.current_name(), previous)
                 self.library.restore(previous, by="policybot", action="restore")
             raise
 
@@ -372,6 +403,7 @@ class CorpusAdmin:
 
 def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChanges]:
     """Per version: articles added, removed and changed (text or 【title】) from `old` to `new`."""
+
     def keyed(articles: list[Article], version: Version) -> dict[tuple[int, int], Article]:
         return {(a.number, a.sub): a for a in articles if a.version is version}
 
@@ -380,13 +412,19 @@ def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChan
         before, after = keyed(old, version), keyed(new, version)
         if not before and not after:
             continue
-        found.append(VersionChanges(
-            version, len(after),
-            added=[a.label for key, a in after.items() if key not in before],
-            removed=[a.label for key, a in before.items() if key not in after],
-            changed=[a.label for key, a in after.items()
-                     if key in before and (before[key].text, before[key].title) != (a.text, a.title)],
-        ))
+        found.append(
+            VersionChanges(
+                version,
+                len(after),
+                added=[a.label for key, a in after.items() if key not in before],
+                removed=[a.label for key, a in before.items() if key not in after],
+                changed=[
+                    a.label
+                    for key, a in after.items()
+                    if key in before and (before[key].text, before[key].title) != (a.text, a.title)
+                ],
+            )
+        )
     return found
 
 
@@ -398,7 +436,7 @@ def _in_chinese(problem: str) -> str:
     """numbering_problems names the version in English ("current: 跳号…"): staff read Chinese."""
     for version in Version:
         if problem.startswith(f"{version.value}: "):
-            return f"{VERSION_NAMES[version]}：{problem[len(version.value) + 2:]}"
+            return f"{VERSION_NAMES[version]}：{problem[len(version.value) + 2 :]}"
     return problem
 
 
@@ -413,4 +451,3 @@ def _size(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / 1024 / 1024:.1f} MB"
     return f"{size / 1024:.1f} KB"
-

@@ -146,8 +146,7 @@ class Assistant:
         with self._use() as serving:
             result = serving.searcher.search(question, top_k=top_k + 5)
         citations = [
-            Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score)
-            for hit in result.hits
+            Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score) for hit in result.hits
         ]
         if result.abstained:
             return Answer(question, True, [], citations, serving.version)

@@ -55,8 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         return args.func(args, config) or 0
-    except (UsageError, CorpusError, ConfigError, NothingPublishedError, PublishBusyError, IndexMismatchError,
-            ModelNotFoundError, ValueError) as error:
+    except (
+        UsageError,
+        CorpusError,
+        ConfigError,
+        NothingPublishedError,
+        PublishBusyError,
+        IndexMismatchError,
+        ModelNotFoundError,
+        ValueError,
+    ) as error:
         print(f"policybot: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `policybot … | head`: the reader has what it wanted
@@ -81,20 +89,30 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="policybot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="policybot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="config file (default: config.yaml, or $POLICYBOT_CONFIG)")
     parser.add_argument("--version", action="version", version=f"policybot {package_version()}")
-    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
-                        help="DEBUG, INFO, WARNING or ERROR (default: $POLICYBOT_LOG_LEVEL, or INFO)")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="DEBUG, INFO, WARNING or ERROR (default: $POLICYBOT_LOG_LEVEL, or INFO)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="parse the corpus and publish it with its search index")
-    ingest.add_argument("--corpus", action="append", type=Path,
-                        help="a folder or .tar.gz of documents; repeat for several (default: config)")
+    ingest.add_argument(
+        "--corpus",
+        action="append",
+        type=Path,
+        help="a folder or .tar.gz of documents; repeat for several (default: config)",
+    )
     ingest.add_argument("--if-missing", action="store_true", help="do nothing if a corpus is already published")
-    ingest.add_argument("--json", action="store_true",
-                        help='print {"version", "published", "documents", "skipped", "uploads_kept"}')
+    ingest.add_argument(
+        "--json", action="store_true", help='print {"version", "published", "documents", "skipped", "uploads_kept"}'
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     docs = commands.add_parser("docs", help="list the documents being served")
@@ -111,34 +129,49 @@ def build_parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what changed from the draft to the current wording of an article")
     diff.add_argument("doc")
     diff.add_argument("number", help="the current article number")
-    diff.add_argument("--json", action="store_true",
-                      help='print {"doc", "article", "draft_article", "draft", "current", "segments": [{"op", "text"}]}')
+    diff.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"doc", "article", "draft_article", "draft", "current", "segments": [{"op", "text"}]}',
+    )
     diff.set_defaults(func=cmd_diff)
 
-    ask = commands.add_parser("ask", help='answer a question as the bot would, e.g. `policybot ask "银行贷款到期能续贷吗"`')
+    ask = commands.add_parser(
+        "ask", help='answer a question as the bot would, e.g. `policybot ask "银行贷款到期能续贷吗"`'
+    )
     ask.add_argument("question")
-    ask.add_argument("--json", action="store_true",
-                     help='print {"question", "abstained", "citations", "answer"}, citations best first')
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"question", "abstained", "citations", "answer"}, citations best first',
+    )
     ask.add_argument("--top", type=int, metavar="K", help="provisions to cite (default: search.top_k)")
     ask.set_defaults(func=cmd_ask)
 
     chat = commands.add_parser("chat", help="talk to the assistant in the terminal; /quit or Ctrl-D leaves")
     chat.set_defaults(func=cmd_chat)
 
-    serve = commands.add_parser("serve", help="run the Telegram bot; the token comes from $TELEGRAM_BOT_TOKEN "
-                                "(long polling, or a webhook when telegram.mode is webhook)")
+    serve = commands.add_parser(
+        "serve",
+        help="run the Telegram bot; the token comes from $TELEGRAM_BOT_TOKEN "
+        "(long polling, or a webhook when telegram.mode is webhook)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     evaluate = commands.add_parser(
-        "eval", help="measure search on a JSONL question set, e.g. `policybot eval ../shared/eval/dev_questions.jsonl`")
+        "eval", help="measure search on a JSONL question set, e.g. `policybot eval ../shared/eval/dev_questions.jsonl`"
+    )
     evaluate.add_argument("file", type=Path, help='JSONL lines {"question": "...", "gold": [["hunan", 11], ...]}')
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
     evaluate.set_defaults(func=cmd_eval)
 
     health = commands.add_parser("health", help="check that the served version loads and answers; exit 0 if so")
-    health.add_argument("--json", action="store_true",
-                        help='print {"ok", "version", "documents", "articles", "canary", "seconds", "reason"}')
+    health.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"ok", "version", "documents", "articles", "canary", "seconds", "reason"}',
+    )
     health.set_defaults(func=cmd_health)
     return parser
 
@@ -172,9 +205,13 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         if change.draft_count:
             counts += f", draft {change.draft_count}"
         print(f"{change.doc_id}\t{change.title}\t{counts}\t{change.action}")
-    state = f"published version {result.version}" if result.published else f"unchanged, serving version {result.version}"
-    print(f"{len(result.changes) - sum(c.action == 'removed' for c in result.changes)} documents; {state}",
-          file=sys.stderr)
+    state = (
+        f"published version {result.version}" if result.published else f"unchanged, serving version {result.version}"
+    )
+    print(
+        f"{len(result.changes) - sum(c.action == 'removed' for c in result.changes)} documents; {state}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -213,11 +250,22 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
             draft = store.article(args.doc, current.paired_number, Version.DRAFT)
     segments = diff_text(draft.text, current.text) if draft is not None else []
     if args.json:
-        print(json.dumps({"doc": args.doc, "doc_title": info.cite_title, "article": current.number,
-                          "sub": current.sub, "draft_article": draft.number if draft is not None else None,
-                          "draft": draft.text if draft is not None else None, "current": current.text,
-                          "segments": [{"op": DIFF_OPS[s.op], "text": s.text} for s in segments]},
-                         ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                {
+                    "doc": args.doc,
+                    "doc_title": info.cite_title,
+                    "article": current.number,
+                    "sub": current.sub,
+                    "draft_article": draft.number if draft is not None else None,
+                    "draft": draft.text if draft is not None else None,
+                    "current": current.text,
+                    "segments": [{"op": DIFF_OPS[s.op], "text": s.text} for s in segments],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return 0
     print(diff_plain(DiffView(info, current, draft, segments)))
     return 0
@@ -245,8 +293,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
-        raise UsageError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
-                         "(it is read from the environment only); `policybot chat` works without one")
+        raise UsageError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
+            "(it is read from the environment only); `policybot chat` works without one"
+        )
     run_bot(config, load_assistant(config), token)
     return 0
 
@@ -266,8 +316,16 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(figures))
         return 0
     print(f"{args.file.name}: {report.n} questions, {report.answerable} answerable, mode {args.mode}")
-    for key in ("recall_at_1", "recall_at_3", "recall_at_5", "recall_at_10", "recall_at_100", "mrr_at_10",
-                "abstain_unanswerable", "abstain_answerable"):
+    for key in (
+        "recall_at_1",
+        "recall_at_3",
+        "recall_at_5",
+        "recall_at_10",
+        "recall_at_100",
+        "mrr_at_10",
+        "abstain_unanswerable",
+        "abstain_answerable",
+    ):
         value = figures[key]
         print(f"  {key:<22}{'n/a' if value is None else f'{value:.3f}'}")
     return 0
@@ -286,8 +344,10 @@ def cmd_health(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(health.as_dict(), ensure_ascii=False))
     elif health.ok:
-        print(f"ok: version {health.version}, {health.documents} documents, {health.articles} articles; "
-              f"the canary was answered with {health.cited} in {health.seconds:.1f} s")
+        print(
+            f"ok: version {health.version}, {health.documents} documents, {health.articles} articles; "
+            f"the canary was answered with {health.cited} in {health.seconds:.1f} s"
+        )
     else:
         print(f"policybot health: {health.reason}", file=sys.stderr)
     return 0 if health.ok else 1
@@ -318,8 +378,14 @@ def answer_json(answer: Answer) -> dict:
         "question": answer.question,
         "abstained": answer.abstained,
         "citations": [
-            {"doc": c.doc_id, "article": c.article.number, "title": c.article.title,
-             "paragraph": c.paragraph, "item": c.item, "score": c.score}
+            {
+                "doc": c.doc_id,
+                "article": c.article.number,
+                "title": c.article.title,
+                "paragraph": c.paragraph,
+                "item": c.item,
+                "score": c.score,
+            }
             for c in answer.citations
         ],
         "answer": plain_answer(answer),
@@ -335,8 +401,10 @@ def ingest_json(reloaded) -> dict:
     return {
         "version": result.version,
         "published": result.published,
-        "documents": [{"doc": c.doc_id, "title": c.title, "action": c.action, "current": c.current_count,
-                       "draft": c.draft_count} for c in result.changes],
+        "documents": [
+            {"doc": c.doc_id, "title": c.title, "action": c.action, "current": c.current_count, "draft": c.draft_count}
+            for c in result.changes
+        ],
         "skipped": [{"file": name, "reason": reason} for name, reason in reloaded.skipped],
         "uploads_kept": list(reloaded.uploads_kept),
     }

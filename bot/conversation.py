@@ -110,8 +110,19 @@ class Conversation:
                 view = self._view(record)
             except (UnknownArticleError, UnknownDocumentError):
                 continue
-            found.append((index, Citation(record["doc"], view.doc.cite_title, view.article,
-                                          record["paragraph"], record["item"], record["score"])))
+            found.append(
+                (
+                    index,
+                    Citation(
+                        record["doc"],
+                        view.doc.cite_title,
+                        view.article,
+                        record["paragraph"],
+                        record["item"],
+                        record["score"],
+                    ),
+                )
+            )
         return found
 
     def feedback(self, question_id: int, user_id: int, value: int) -> None:

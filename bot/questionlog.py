@@ -65,9 +65,15 @@ class Stats:
 
 def citation_record(citation: Citation) -> dict:
     """What the log keeps of a provision: enough to find it again and to read it in statistics."""
-    return {"doc": citation.doc_id, "article": citation.article.number, "sub": citation.article.sub,
-            "paragraph": citation.paragraph, "item": citation.item, "score": round(citation.score, 4),
-            "reference": citation.reference}
+    return {
+        "doc": citation.doc_id,
+        "article": citation.article.number,
+        "sub": citation.article.sub,
+        "paragraph": citation.paragraph,
+        "item": citation.item,
+        "score": round(citation.score, 4),
+        "reference": citation.reference,
+    }
 
 
 def utc_now() -> datetime:
@@ -104,8 +110,16 @@ class QuestionLog:
     def _create_tables(db: sqlite_utils.Database) -> None:
         if "questions" not in db.table_names():
             db["questions"].create(
-                {"id": int, "user_id": int, "asked_at": str, "question": str, "abstained": int,
-                 "citations": str, "more": str, "corpus_version": str},
+                {
+                    "id": int,
+                    "user_id": int,
+                    "asked_at": str,
+                    "question": str,
+                    "abstained": int,
+                    "citations": str,
+                    "more": str,
+                    "corpus_version": str,
+                },
                 pk="id",
             )
             db["questions"].create_index(["asked_at"])
@@ -131,8 +145,9 @@ class QuestionLog:
 
     # ------------------------------------------------------------ writing
 
-    def log_question(self, user_id: int | None, answer: Answer, corpus_version: str | None,
-                     at: datetime | None = None) -> int:
+    def log_question(
+        self, user_id: int | None, answer: Answer, corpus_version: str | None, at: datetime | None = None
+    ) -> int:
         """Store a question and its answer; returns the question id the bot's buttons refer to."""
         row = {
             "user_id": user_id,
@@ -150,8 +165,12 @@ class QuestionLog:
         if value not in (1, -1):
             raise ValueError(f"feedback is +1 or -1, got {value}")
         self._db()["feedback"].upsert(
-            {"question_id": question_id, "user_id": user_id, "value": value,
-             "at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT)},
+            {
+                "question_id": question_id,
+                "user_id": user_id,
+                "value": value,
+                "at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT),
+            },
             pk=("question_id", "user_id"),
         )
 
@@ -162,8 +181,15 @@ class QuestionLog:
         if not rows:
             return None
         row = rows[0]
-        return LoggedQuestion(row["id"], row["user_id"], row["question"], bool(row["abstained"]),
-                              json.loads(row["citations"]), json.loads(row["more"]), row["corpus_version"])
+        return LoggedQuestion(
+            row["id"],
+            row["user_id"],
+            row["question"],
+            bool(row["abstained"]),
+            json.loads(row["citations"]),
+            json.loads(row["more"]),
+            row["corpus_version"],
+        )
 
     def feedback(self, question_id: int) -> dict[int, int]:
         """user id → vote for one question."""
@@ -175,17 +201,29 @@ class QuestionLog:
         since = ((now or utc_now()) - timedelta(days=days)).astimezone(timezone.utc).strftime(TIME_FORMAT)
         db = self._db()
         stats = Stats(days)
-        stats.per_day = [dict(row) for row in db.query(
-            "SELECT date(asked_at) AS day, count(*) AS questions, sum(abstained) AS abstained "
-            "FROM questions WHERE asked_at >= ? GROUP BY day ORDER BY day", [since])]
+        stats.per_day = [
+            dict(row)
+            for row in db.query(
+                "SELECT date(asked_at) AS day, count(*) AS questions, sum(abstained) AS abstained "
+                "FROM questions WHERE asked_at >= ? GROUP BY day ORDER BY day",
+                [since],
+            )
+        ]
         stats.questions = sum(day["questions"] for day in stats.per_day)
         stats.abstained = sum(day["abstained"] for day in stats.per_day)
         for row in db.query(
-                "SELECT f.value, count(*) AS n FROM feedback f JOIN questions q ON q.id = f.question_id "
-                "WHERE q.asked_at >= ? GROUP BY f.value", [since]):
+            "SELECT f.value, count(*) AS n FROM feedback f JOIN questions q ON q.id = f.question_id "
+            "WHERE q.asked_at >= ? GROUP BY f.value",
+            [since],
+        ):
             stats.feedback["up" if row["value"] > 0 else "down"] = row["n"]
-        stats.unanswered = [dict(row) for row in db.query(
-            "SELECT trim(question) AS question, count(*) AS times FROM questions "
-            "WHERE abstained AND asked_at >= ? GROUP BY trim(question) "
-            "ORDER BY times DESC, max(asked_at) DESC LIMIT ?", [since, top])]
+        stats.unanswered = [
+            dict(row)
+            for row in db.query(
+                "SELECT trim(question) AS question, count(*) AS times FROM questions "
+                "WHERE abstained AND asked_at >= ? GROUP BY trim(question) "
+                "ORDER BY times DESC, max(asked_at) DESC LIMIT ?",
+                [since, top],
+            )
+        ]
         return stats

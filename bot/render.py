@@ -186,8 +186,7 @@ def format_diff(view: DiffView, fmt: Markup = Plain) -> str:
     if view.draft is None:
         return f"{fmt.bold(heading)} 是二次审议稿新增的条文：\n{fmt.quote(view.current.text)}"
     legend = f"{fmt.removed('…')} 删去  {fmt.added('…')} 增加"
-    return "\n".join([f"{fmt.bold(heading)}（修订草案{view.draft.label}）",
-                      diff_body(view.segments, fmt), legend])
+    return "\n".join([f"{fmt.bold(heading)}（修订草案{view.draft.label}）", diff_body(view.segments, fmt), legend])
 
 
 def diff_body(segments: list[Segment], fmt: Markup) -> str:
@@ -254,8 +253,7 @@ def docs_plain(infos: list[DocumentInfo]) -> str:
 
 def format_welcome(infos: list[DocumentInfo], fmt: Markup = Plain, examples_as_buttons: bool = False) -> str:
     """/start: what the bot covers, how to ask, and that it quotes the law without advising."""
-    lines = [fmt.bold("您好！我是中小企业政策助手。"),
-             "我从下列文件中找出与您的问题相关的条文，原文引用并注明出处："]
+    lines = [fmt.bold("您好！我是中小企业政策助手。"), "我从下列文件中找出与您的问题相关的条文，原文引用并注明出处："]
     listed, categories, _ = split_holdings(infos)
     lines += [fmt.text(f"• 《{short_title(info.title)}》") for info in listed]
     if categories:
@@ -294,11 +292,15 @@ def admin_help_html() -> str:
 
 def preview_html(preview: UploadPreview) -> str:
     """An upload before 确认: title, articles per version, and what changes against the serving version."""
-    lines = [Html.bold(f"预览：《{short_title(preview.title)}》"),
-             f"编号 {Html.code(preview.doc_id)}；"
-             + (escape(f"将替换正在服务的《{short_title(preview.replaces)}》") if preview.replaces else "新文件")]
+    lines = [
+        Html.bold(f"预览：《{short_title(preview.title)}》"),
+        f"编号 {Html.code(preview.doc_id)}；"
+        + (escape(f"将替换正在服务的《{short_title(preview.replaces)}》") if preview.replaces else "新文件"),
+    ]
     lines += [escape(f"{VERSION_NAMES[v.version]}：{v.count} 条") for v in preview.versions if v.count]
-    against = f"与正在服务的版本 {preview.serving_version} 相比：" if preview.serving_version else "与正在服务的语料相比："
+    against = (
+        f"与正在服务的版本 {preview.serving_version} 相比：" if preview.serving_version else "与正在服务的语料相比："
+    )
     lines.append("\n" + escape(against))
     for changes in preview.versions:
         prefix = f"{VERSION_NAMES[changes.version]}" if len(preview.versions) > 1 else ""
@@ -317,10 +319,14 @@ def preview_html(preview: UploadPreview) -> str:
 
 def removal_html(preview: RemovalPreview) -> str:
     info = preview.info
-    lines = [Html.bold(f"确认删除《{short_title(info.title)}》？"),
-             f"编号 {Html.code(info.id)}；{escape(document_counts(info))}"]
+    lines = [
+        Html.bold(f"确认删除《{short_title(info.title)}》？"),
+        f"编号 {Html.code(info.id)}；{escape(document_counts(info))}",
+    ]
     if preview.from_disk:
-        lines.append(Html.italic("此文件来自语料文件夹：之后 /reload 会重新收录它，如需永久删除，请同时从文件夹中删去。"))
+        lines.append(
+            Html.italic("此文件来自语料文件夹：之后 /reload 会重新收录它，如需永久删除，请同时从文件夹中删去。")
+        )
     lines.append(Html.italic("点“确认”发布不含此文件的新版本，点“取消”不作任何改动。"))
     return "\n".join(lines)
 
@@ -344,8 +350,10 @@ def refreshed_html(result: Refreshed) -> str:
         lines.append("\n" + escape("以下文件有问题，未收录（已收录的旧版继续使用）："))
         lines += [escape(f"• {name}：{reason}") for name, reason in result.skipped]
     if result.uploads_kept:
-        lines.append("\n" + escape("以下编号以 Telegram 上传的版本为准，文件夹中的同名文件未采用："
-                                   + "、".join(result.uploads_kept)))
+        lines.append(
+            "\n"
+            + escape("以下编号以 Telegram 上传的版本为准，文件夹中的同名文件未采用：" + "、".join(result.uploads_kept))
+        )
     return "\n".join(lines)
 
 
@@ -354,15 +362,21 @@ def corpus_html(overview: CorpusOverview) -> str:
     version = overview.version
     if version is None:
         return escape("还没有发布任何语料版本。")
-    lines = [Html.bold(f"正在服务：版本 {version.name}"),
-             escape(f"发布于 {_time(version.published_at)}，发布者：{publisher(version.published_by)}")]
+    lines = [
+        Html.bold(f"正在服务：版本 {version.name}"),
+        escape(f"发布于 {_time(version.published_at)}，发布者：{publisher(version.published_by)}"),
+    ]
     listed, categories, older = split_holdings(overview.documents)
     lines.append("\n" + Html.bold(f"文件（{len(listed)} 件）："))
-    lines += [f"• 《{escape(short_title(info.title))}》 编号 {Html.code(info.id)}：{escape(document_counts(info))}"
-              for info in listed]
+    lines += [
+        f"• 《{escape(short_title(info.title))}》 编号 {Html.code(info.id)}：{escape(document_counts(info))}"
+        for info in listed
+    ]
     if categories:
         lines.append(escape(national_summary(categories, older)))
-    lines.append("\n" + Html.bold("保留的旧版本：") + (escape("（/rollback 回到上一个版本）") if overview.older else ""))
+    lines.append(
+        "\n" + Html.bold("保留的旧版本：") + (escape("（/rollback 回到上一个版本）") if overview.older else "")
+    )
     lines += [escape(f"• {v.name}：{_time(v.published_at)}，{publisher(v.published_by)}") for v in overview.older]
     if not overview.older:
         lines.append(escape("无"))
@@ -378,16 +392,22 @@ def stats_html(stats: Stats) -> str:
     if not stats.questions:
         return f"{heading}\n" + escape("这段时间没有人提问。")
     share = round(stats.answered_share * 100)
-    lines = [heading,
-             escape(f"共 {stats.questions} 个问题：已回答 {stats.answered} 个（{share}%），"
-                    f"未覆盖 {stats.abstained} 个（{100 - share}%）"),
-             escape(f"反馈：👍 {stats.feedback['up']}  👎 {stats.feedback['down']}"),
-             "\n" + Html.bold("每天：")]
+    lines = [
+        heading,
+        escape(
+            f"共 {stats.questions} 个问题：已回答 {stats.answered} 个（{share}%），"
+            f"未覆盖 {stats.abstained} 个（{100 - share}%）"
+        ),
+        escape(f"反馈：👍 {stats.feedback['up']}  👎 {stats.feedback['down']}"),
+        "\n" + Html.bold("每天："),
+    ]
     lines += [escape(f"• {day['day']}：{day['questions']} 个（未覆盖 {day['abstained']}）") for day in stats.per_day]
     if stats.unanswered:
         lines.append("\n" + Html.bold("未能回答、最常被问的问题（可考虑补充到语料）："))
-        lines += [escape(f"{n}. {first_line(row['question'])}（{row['times']} 次）")
-                  for n, row in enumerate(stats.unanswered, 1)]
+        lines += [
+            escape(f"{n}. {first_line(row['question'])}（{row['times']} 次）")
+            for n, row in enumerate(stats.unanswered, 1)
+        ]
     return "\n".join(lines)
 
 
@@ -402,7 +422,9 @@ def _change_line(change: dict) -> str:
     action = ACTION_NAMES.get(change["action"], change["action"])
     if change["action"] == "removed":
         return f"• {action} 编号 {change['doc_id']}"
-    counts = f"{change['current_count']} 条" + (f"（修订草案 {change['draft_count']} 条）" if change["draft_count"] else "")
+    counts = f"{change['current_count']} 条" + (
+        f"（修订草案 {change['draft_count']} 条）" if change["draft_count"] else ""
+    )
     return f"• {action}《{short_title(change['title'] or change['doc_id'])}》 编号 {change['doc_id']}：{counts}"
 
 
@@ -410,7 +432,9 @@ def _history_line(entry: dict) -> str:
     when = entry.get("at", "")[:16].replace("T", " ") + " UTC"
     who = publisher(str(entry.get("by", "")))
     if entry.get("action") == "publish":
-        what = "，".join(f"{ACTION_NAMES.get(c['action'], c['action'])} {c['doc_id']}" for c in entry.get("changes", []))
+        what = "，".join(
+            f"{ACTION_NAMES.get(c['action'], c['action'])} {c['doc_id']}" for c in entry.get("changes", [])
+        )
         return f"{when} {who} 发布版本 {entry['version']}" + (f"：{what}" if what else "")
     if entry.get("action") == "rollback":
         return f"{when} {who} 从版本 {entry.get('from')} 回退到 {entry['version']}"
@@ -497,8 +521,9 @@ def _priority(last_text: str) -> int:
     return ANYWHERE
 
 
-def _choose(best: dict[int, tuple[int, list[tuple[str, str]], int]], limit: int,
-            text: str) -> tuple[int, list[tuple[str, str]]]:
+def _choose(
+    best: dict[int, tuple[int, list[tuple[str, str]], int]], limit: int, text: str
+) -> tuple[int, list[tuple[str, str]]]:
     """The best cut: the highest priority that still fills a fair part of the message."""
     for priority in (BLANK_LINE, LINE, SENTENCE, ANYWHERE):
         if priority in best and best[priority][2] >= limit // 3:

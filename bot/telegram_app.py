@@ -91,10 +91,15 @@ VOTE_LABELS = {1: "👍", -1: "👎"}
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
-def build_application(config: Config, assistant: Assistant, token: str, *,
-                      question_log: QuestionLog | None = None,
-                      limiter: RateLimiter | None = None,
-                      admin: CorpusAdmin | None = None) -> Application:
+def build_application(
+    config: Config,
+    assistant: Assistant,
+    token: str,
+    *,
+    question_log: QuestionLog | None = None,
+    limiter: RateLimiter | None = None,
+    admin: CorpusAdmin | None = None,
+) -> Application:
     """The bot, pointed at the configured Bot API server, with every handler registered."""
     settings = config.telegram
     application = (
@@ -112,33 +117,34 @@ def build_application(config: Config, assistant: Assistant, token: str, *,
     log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE)
     application.bot_data[ASSISTANT] = assistant
     application.bot_data[CONVERSATION] = Conversation(assistant, log)
-    application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count,
-                                                           settings.rate_limit_seconds)
+    application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
     application.bot_data[ADMIN] = admin or CorpusAdmin(config, assistant, log)
     application.add_handler(TypeHandler(Update, rate_limit), group=-1)
     text = filters.UpdateType.MESSAGE & filters.TEXT
-    application.add_handlers([
-        CommandHandler("start", start),
-        CommandHandler("help", show_help),
-        CommandHandler("article", show_article),
-        CommandHandler("diff", show_diff),
-        CommandHandler("docs", show_docs),
-        # staff only (admin_only refuses everyone else); publishing ones run without blocking
-        CommandHandler("corpus", show_corpus),
-        CommandHandler("reload", reload_corpus, block=False),
-        CommandHandler("rollback", rollback_corpus, block=False),
-        CommandHandler("remove", ask_removal),
-        CommandHandler("stats", show_stats),
-        MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, upload_document, block=False),
-        MessageHandler(text & filters.COMMAND, unknown_command),
-        MessageHandler(text & ~filters.COMMAND, text_message),
-        CallbackQueryHandler(example_question, pattern=r"^ex:\d+$"),
-        CallbackQueryHandler(full_article, pattern=r"^f:\d+:\d+$"),
-        CallbackQueryHandler(more_hits, pattern=r"^m:\d+$"),
-        CallbackQueryHandler(feedback, pattern=r"^fb:\d+:[+-]1$"),
-        CallbackQueryHandler(admin_button, pattern=r"^adm:(ok|no):[A-Za-z0-9_-]{1,40}$", block=False),
-        CallbackQueryHandler(stale_button),
-    ])
+    application.add_handlers(
+        [
+            CommandHandler("start", start),
+            CommandHandler("help", show_help),
+            CommandHandler("article", show_article),
+            CommandHandler("diff", show_diff),
+            CommandHandler("docs", show_docs),
+            # staff only (admin_only refuses everyone else); publishing ones run without blocking
+            CommandHandler("corpus", show_corpus),
+            CommandHandler("reload", reload_corpus, block=False),
+            CommandHandler("rollback", rollback_corpus, block=False),
+            CommandHandler("remove", ask_removal),
+            CommandHandler("stats", show_stats),
+            MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, upload_document, block=False),
+            MessageHandler(text & filters.COMMAND, unknown_command),
+            MessageHandler(text & ~filters.COMMAND, text_message),
+            CallbackQueryHandler(example_question, pattern=r"^ex:\d+$"),
+            CallbackQueryHandler(full_article, pattern=r"^f:\d+:\d+$"),
+            CallbackQueryHandler(more_hits, pattern=r"^m:\d+$"),
+            CallbackQueryHandler(feedback, pattern=r"^fb:\d+:[+-]1$"),
+            CallbackQueryHandler(admin_button, pattern=r"^adm:(ok|no):[A-Za-z0-9_-]{1,40}$", block=False),
+            CallbackQueryHandler(stale_button),
+        ]
+    )
     application.add_error_handler(on_error)
     return application
 
@@ -168,13 +174,18 @@ def conversation_of(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
     return context.bot_data[CONVERSATION]
 
 
-async def send_html(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
-                    markup: InlineKeyboardMarkup | None = None) -> None:
+async def send_html(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     """Send HTML split into messages within Telegram's limit; buttons go under the last one."""
     chunks = split_message(text)
     for number, chunk in enumerate(chunks, 1):
-        await context.bot.send_message(update.effective_chat.id, chunk, parse_mode=ParseMode.HTML,
-                                       reply_markup=markup if number == len(chunks) else None)
+        await context.bot.send_message(
+            update.effective_chat.id,
+            chunk,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if number == len(chunks) else None,
+        )
 
 
 def replies_to_mistakes(handler: Handler) -> Handler:
@@ -229,6 +240,7 @@ def answer_keyboard(asked: Asked) -> InlineKeyboardMarkup | None:
 
 def with_vote(markup: InlineKeyboardMarkup, vote: int) -> InlineKeyboardMarkup:
     """The same buttons with the chosen feedback marked."""
+
     def mark(b: InlineKeyboardButton) -> InlineKeyboardButton:
         if not (b.callback_data or "").startswith("fb:"):
             return b
@@ -285,8 +297,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot covers, example questions to tap, and that it is not legal advice."""
     infos = await asyncio.to_thread(conversation_of(context).documents)
-    await send_html(update, context, format_welcome(infos, Html, examples_as_buttons=True),
-                    examples_keyboard())
+    await send_html(update, context, format_welcome(infos, Html, examples_as_buttons=True), examples_keyboard())
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -373,7 +384,7 @@ async def more_hits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     hits = await asyncio.to_thread(conversation_of(context).more, question_id)
     await update.callback_query.answer()
     buttons = [button(f"{n}. 全文", f"f:{question_id}:{index}") for n, (index, _) in enumerate(hits, 1)]
-    markup = InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)]) if buttons else None
+    markup = InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)]) if buttons else None
     await send_html(update, context, more_html([citation for _, citation in hits]), markup)
 
 
@@ -464,8 +475,9 @@ async def ask_removal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/remove DOC: ask for confirmation before taking a document out."""
     if not context.args:
         raise UsageError(REMOVE_USAGE)
-    preview = await asyncio.to_thread(admin_of(context).prepare_removal, " ".join(context.args),
-                                      update.effective_user.id)
+    preview = await asyncio.to_thread(
+        admin_of(context).prepare_removal, " ".join(context.args), update.effective_user.id
+    )
     await send_html(update, context, removal_html(preview), confirm_keyboard(preview.token))
 
 
@@ -496,8 +508,9 @@ async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     doc_id = admin.upload_id(message.document.file_name, message.caption)
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     data = await download(message.document, admin)
-    preview = await asyncio.to_thread(admin.prepare_upload, data, doc_id, message.document.file_name,
-                                      update.effective_user.id)
+    preview = await asyncio.to_thread(
+        admin.prepare_upload, data, doc_id, message.document.file_name, update.effective_user.id
+    )
     await send_html(update, context, preview_html(preview), confirm_keyboard(preview.token))
 
 
@@ -550,10 +563,13 @@ def run_bot(config: Config, assistant: Assistant, token: str) -> None:
     application = build_application(config, assistant, token)
     if settings.mode == "webhook":
         application.run_webhook(
-            listen=settings.webhook_listen, port=settings.webhook_port,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
             url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES)
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 

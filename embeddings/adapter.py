@@ -56,15 +56,28 @@ def load_adapter(path: Path, model: str, dimension: int) -> QueryAdapter | None:
         logger.warning("query adapter %s cannot be read (%s): questions are searched without it", path, error)
         return None
     if adapter.model != model or adapter.weight.shape != (dimension, dimension):
-        logger.warning("query adapter %s was fitted for %s, not %s: questions are searched without it "
-                       "(run `make train` to fit one for this model)", path, adapter.model, model)
+        logger.warning(
+            "query adapter %s was fitted for %s, not %s: questions are searched without it "
+            "(run `make train` to fit one for this model)",
+            path,
+            adapter.model,
+            model,
+        )
         return None
     return adapter
 
 
-def fit(questions: np.ndarray, gold_units: list[np.ndarray], units: np.ndarray, epochs: int = 8,
-        temperature: float = 0.03, l2: float = 0.01, learning_rate: float = 1e-3, batch_size: int = 64,
-        seed: int = 0) -> np.ndarray:
+def fit(
+    questions: np.ndarray,
+    gold_units: list[np.ndarray],
+    units: np.ndarray,
+    epochs: int = 8,
+    temperature: float = 0.03,
+    l2: float = 0.01,
+    learning_rate: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> np.ndarray:
     """W such that each adapted question is closer to its gold units than to every other unit of the corpus.
 
     `questions` (n, d) and `units` (m, d) are normalised vectors; `gold_units[i]` are the rows of `units`
@@ -82,14 +95,14 @@ def fit(questions: np.ndarray, gold_units: list[np.ndarray], units: np.ndarray, 
     for epoch in range(epochs):
         order = np.random.RandomState(seed + epoch).permutation(answerable)
         for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             moved = queries[batch] + queries[batch] @ weight
             logits = (moved / moved.norm(dim=1, keepdim=True)) @ corpus.T / temperature
             gold = torch.zeros_like(logits, dtype=torch.bool)
             for row, i in enumerate(batch):
                 gold[row, torch.from_numpy(gold_units[i])] = True
             loss = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~gold, -1e9), 1)).mean()
-            loss = loss + l2 * (weight ** 2).sum()
+            loss = loss + l2 * (weight**2).sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -41,8 +41,9 @@ def get_encoder(config: Config) -> Encoder:
     settings = config.embeddings
     key = (settings.model, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
     if key not in _encoders:
-        _encoders[key] = Encoder(settings.model, settings.max_seq_length, settings.batch_size, settings.threads,
-                                 backend=settings.backend)
+        _encoders[key] = Encoder(
+            settings.model, settings.max_seq_length, settings.batch_size, settings.threads, backend=settings.backend
+        )
     return _encoders[key]
 
 
@@ -78,9 +79,12 @@ def index_is_current(folder: Path, config: Config) -> bool:
     except (OSError, ValueError):
         return False
     int8 = config.embeddings.backend == "onnx-int8"  # its vectors differ a little from the float backends'
-    return (meta.get("format") == INDEX_FORMAT and meta.get("model") == config.embeddings.model
-            and (meta.get("backend", "torch") == "onnx-int8") == int8
-            and meta.get("examples_sha") == examples_fingerprint(config))
+    return (
+        meta.get("format") == INDEX_FORMAT
+        and meta.get("model") == config.embeddings.model
+        and (meta.get("backend", "torch") == "onnx-int8") == int8
+        and meta.get("examples_sha") == examples_fingerprint(config)
+    )
 
 
 def served_index_is_stale(library: Library, config: Config) -> bool:
@@ -117,8 +121,9 @@ def make_index_builder(config: Config, progress: bool | None = None):
     return build
 
 
-def embed_texts(encoder: Encoder, cache: EmbeddingCache, texts: list[str],
-                progress: bool | None = None) -> tuple[np.ndarray, int]:
+def embed_texts(
+    encoder: Encoder, cache: EmbeddingCache, texts: list[str], progress: bool | None = None
+) -> tuple[np.ndarray, int]:
     """`encode_cached` chunk by chunk, with progress; returns (vectors, number newly embedded).
 
     Each chunk is cached as soon as it is embedded, so an interrupted first ingest resumes where it
@@ -129,8 +134,8 @@ def embed_texts(encoder: Encoder, cache: EmbeddingCache, texts: list[str],
     embedded = 0
     with Progress(len(texts), "embedding", show=show) as counter:
         for start in range(0, len(texts), EMBED_CHUNK):
-            chunk = texts[start:start + EMBED_CHUNK]
-            vectors[start:start + len(chunk)], fresh = encode_cached(encoder, cache, chunk)
+            chunk = texts[start : start + EMBED_CHUNK]
+            vectors[start : start + len(chunk)], fresh = encode_cached(encoder, cache, chunk)
             embedded += fresh
             counter.update(len(chunk))
     return vectors, embedded
@@ -166,6 +171,7 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
         now = time.perf_counter()
         seconds[stage] = round(now - since, 3)
         return now
+
     titles = {info.id: info.cite_title for info in store.documents()}
     rows = store.article_rows(Version.CURRENT)
     keys, units, lexical_texts = [], [], []
@@ -185,11 +191,12 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
         cache.close()
     now = lap("embed", now)
     faiss.omp_set_num_threads(max(1, config.embeddings.threads))
-    index = build_faiss(vectors[:len(units)], config.search.index, config.search.hnsw_above)
+    index = build_faiss(vectors[: len(units)], config.search.index, config.search.hnsw_above)
     write_faiss(index, folder / "index.faiss")
     if example_texts:
-        write_faiss(build_faiss(vectors[len(units):], config.search.index, config.search.hnsw_above),
-                    folder / "examples.faiss")
+        write_faiss(
+            build_faiss(vectors[len(units) :], config.search.index, config.search.hnsw_above), folder / "examples.faiss"
+        )
     now = lap("faiss", now)
     BM25.build(lexical_texts).save(folder)
     if example_texts:  # one row per article with examples, in article order (embeddings/search.py adds them up)
@@ -205,16 +212,35 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
         now = lap("background_load", now)
         BM25.build(lexical_texts, stats=stats).save(folder, "bm25_background_scale")
         now = lap("bm25_background_scale", now)
-    (folder / "units.json").write_text(json.dumps(
-        {"articles": keys, "units": [[u.article, u.paragraph, u.item] for u in units], "examples": example_articles},
-        ensure_ascii=False), encoding="utf-8")
+    (folder / "units.json").write_text(
+        json.dumps(
+            {
+                "articles": keys,
+                "units": [[u.article, u.paragraph, u.item] for u in units],
+                "examples": example_articles,
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     lap("units_json", now)
-    meta = {"format": INDEX_FORMAT, "model": encoder.name, "backend": encoder.backend,
-            "dimension": encoder.dimension, "metric": "inner_product",
-            "index_type": type(index).__name__, "articles": len(keys), "units": len(units),
-            "examples": len(example_texts), "examples_sha": examples_fingerprint(config),
-            "embedded": embedded, "seconds": round(time.perf_counter() - started, 2), "stages": seconds}
+    meta = {
+        "format": INDEX_FORMAT,
+        "model": encoder.name,
+        "backend": encoder.backend,
+        "dimension": encoder.dimension,
+        "metric": "inner_product",
+        "index_type": type(index).__name__,
+        "articles": len(keys),
+        "units": len(units),
+        "examples": len(example_texts),
+        "examples_sha": examples_fingerprint(config),
+        "embedded": embedded,
+        "seconds": round(time.perf_counter() - started, 2),
+        "stages": seconds,
+    }
     (folder / INDEX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    logger.info("indexed %d articles (%d units, %d newly embedded) in %.1fs",
-                len(keys), len(units), embedded, meta["seconds"])
+    logger.info(
+        "indexed %d articles (%d units, %d newly embedded) in %.1fs", len(keys), len(units), embedded, meta["seconds"]
+    )
     return meta

@@ -26,18 +26,23 @@ class EmbeddingCache:
     def get_many(self, model: str, keys: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for key, blob in self.db.execute(
-                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", [model, *chunk]):
+                f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", [model, *chunk]
+            ):
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def put_many(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         with self.db.conn:
             self.db["vectors"].insert_all(
-                ({"model": model, "key": key, "vector": vector.astype(np.float32).tobytes()}
-                 for key, vector in vectors.items()), replace=True)
+                (
+                    {"model": model, "key": key, "vector": vector.astype(np.float32).tobytes()}
+                    for key, vector in vectors.items()
+                ),
+                replace=True,
+            )
 
 
 def encode_cached(encoder, cache: EmbeddingCache, texts: list[str]) -> tuple[np.ndarray, int]:

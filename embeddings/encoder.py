@@ -45,10 +45,13 @@ EXPORT_INT8_FILE = "model.int8-7bit.onnx"
 INT8_MIN_COSINE = 0.99  # an int8 model further than this from the float one on PROBE_TEXTS is not used
 EXPORT_META = "export.json"
 # Texts of different lengths, encoded in one padded batch to check an export against torch.
-PROBE_TEXTS = ["续贷", "银行贷款到期了，能不能不还本金直接续贷？",
-               "保障中小企业款项支付条例 第三条 本条例所称中小企业，是指在中华人民共和国境内依法设立，"
-               "依据国务院批准的中小企业划分标准确定的中型企业、小型企业和微型企业。" * 3,
-               "Small and micro enterprises 小微企业 2025年"]
+PROBE_TEXTS = [
+    "续贷",
+    "银行贷款到期了，能不能不还本金直接续贷？",
+    "保障中小企业款项支付条例 第三条 本条例所称中小企业，是指在中华人民共和国境内依法设立，"
+    "依据国务院批准的中小企业划分标准确定的中型企业、小型企业和微型企业。" * 3,
+    "Small and micro enterprises 小微企业 2025年",
+]
 
 
 class ModelNotFoundError(Exception):
@@ -87,8 +90,15 @@ def default_cache_dir() -> Path:
 class Encoder:
     """Encode texts on the CPU as L2-normalised float32 vectors."""
 
-    def __init__(self, model: str = "m3e-small", max_seq_length: int = 256, batch_size: int = 32,
-                 threads: int = 2, backend: str = "torch", cache_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        model: str = "m3e-small",
+        max_seq_length: int = 256,
+        batch_size: int = 32,
+        threads: int = 2,
+        backend: str = "torch",
+        cache_dir: str | Path | None = None,
+    ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"embeddings.backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.name = model
@@ -106,7 +116,8 @@ class Encoder:
         if is_hub_id and os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(model):
             raise ModelNotFoundError(
                 f"embedding model {model!r} is neither a local folder nor in the Hugging Face cache, "
-                f"and HF_HUB_OFFLINE=1. Set embeddings.model to a local path, or to m3e-small ({INSTALL_HINT}).")
+                f"and HF_HUB_OFFLINE=1. Set embeddings.model to a local path, or to m3e-small ({INSTALL_HINT})."
+            )
         if backend != "torch" and not onnx_available():
             if backend == "onnx-int8":
                 raise ModelNotFoundError(f"embeddings.backend onnx-int8 needs onnxruntime and onnx: {ONNX_HINT}")
@@ -117,8 +128,9 @@ class Encoder:
             self._load_torch(path)
             return
         try:
-            folder = export_onnx(path, Path(cache_dir) if cache_dir else default_cache_dir(),
-                                 quantize=backend == "onnx-int8")
+            folder = export_onnx(
+                path, Path(cache_dir) if cache_dir else default_cache_dir(), quantize=backend == "onnx-int8"
+            )
         except ExportError as error:
             logger.warning("%s: using the torch backend", error)
             self.backend, self.cache_name = "torch", model
@@ -142,8 +154,9 @@ class Encoder:
         options.inter_op_num_threads = 1
         # no busy-waiting between operators: the cores are shared with the bot's other work
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(str(folder / (EXPORT_INT8_FILE if int8 else EXPORT_FILE)),
-                                                    options, providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            str(folder / (EXPORT_INT8_FILE if int8 else EXPORT_FILE)), options, providers=["CPUExecutionProvider"]
+        )
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(min(self.max_seq_length, meta["max_length"]))
         self.tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
@@ -155,8 +168,9 @@ class Encoder:
         batch_size = batch_size or self.batch_size
         if self.session is not None:
             return self._encode_onnx(texts, batch_size)
-        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _encode_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:
@@ -164,7 +178,7 @@ class Encoder:
         # batches of similar length waste less work on padding
         order = np.argsort([len(text) for text in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             encodings = self.tokenizer.encode_batch([texts[row].strip() for row in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -273,20 +287,34 @@ def _export(path: str, out: Path) -> None:
 
     sample = tokenizer(PROBE_TEXTS[:2], padding=True, return_tensors="pt")
     with torch.no_grad():
-        torch.onnx.export(Pooled(), (sample["input_ids"], sample["attention_mask"]), str(out / EXPORT_FILE),
-                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                                        "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(
+            Pooled(),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(out / EXPORT_FILE),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
     tokenizer.save_pretrained(str(out / "hf_tokenizer"))
     if not (out / "hf_tokenizer" / "tokenizer.json").exists():
         raise ExportError("the model has no fast tokenizer (tokenizer.json) for ONNX inference")
     shutil.move(str(out / "hf_tokenizer" / "tokenizer.json"), str(out / "tokenizer.json"))
     shutil.rmtree(out / "hf_tokenizer", ignore_errors=True)
     max_length = min(int(getattr(network.config, "max_position_embeddings", 512)), 512)
-    meta = {"format": EXPORT_FORMAT, "source": path, "dimension": int(model.get_embedding_dimension()),
-            "max_length": max_length, "pad_id": int(tokenizer.pad_token_id or 0),
-            "pad_token": str(tokenizer.pad_token or "[PAD]")}
+    meta = {
+        "format": EXPORT_FORMAT,
+        "source": path,
+        "dimension": int(model.get_embedding_dimension()),
+        "max_length": max_length,
+        "pad_id": int(tokenizer.pad_token_id or 0),
+        "pad_token": str(tokenizer.pad_token or "[PAD]"),
+    }
     (out / EXPORT_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     # the export must give torch's vectors, padding included, or it is not used
     model.max_seq_length = max_length
@@ -302,8 +330,9 @@ def _quantize(folder: Path, target: Path) -> None:
     7 bits so that CPUs without VNNI compute it exactly too (EXPORT_INT8_FILE)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(folder / EXPORT_FILE), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     reduce_range=True)
+    quantize_dynamic(
+        str(folder / EXPORT_FILE), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True
+    )
     meta = json.loads((folder / EXPORT_META).read_text(encoding="utf-8"))
     worst = float((_probe(folder, folder / EXPORT_FILE, meta) * _probe(folder, target, meta)).sum(axis=1).min())
     if worst < INT8_MIN_COSINE:
@@ -320,8 +349,13 @@ def _probe(folder: Path, model_file: Path, meta: dict) -> np.ndarray:
     tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
     encodings = tokenizer.encode_batch(PROBE_TEXTS)
     session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
-    return session.run(None, {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                              "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)})[0]
+    return session.run(
+        None,
+        {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        },
+    )[0]
 
 
 def _in_hub_cache(model: str) -> bool:

@@ -71,9 +71,14 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
                 reciprocal += 1 / rank
     share = (lambda count: count / answerable) if answerable else (lambda count: 0.0)
     return EvalReport(
-        n=len(questions), answerable=answerable,
-        recall_at_1=share(hits_at[1]), recall_at_3=share(hits_at[3]), recall_at_5=share(hits_at[5]),
-        recall_at_10=share(hits_at[10]), recall_at_100=share(hits_at[100]), mrr_at_10=share(reciprocal),
+        n=len(questions),
+        answerable=answerable,
+        recall_at_1=share(hits_at[1]),
+        recall_at_3=share(hits_at[3]),
+        recall_at_5=share(hits_at[5]),
+        recall_at_10=share(hits_at[10]),
+        recall_at_100=share(hits_at[100]),
+        mrr_at_10=share(reciprocal),
         abstain_unanswerable=abstained_right / unanswerable if unanswerable else None,
         abstain_answerable=share(abstained_wrong),
     )

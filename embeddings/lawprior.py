@@ -27,7 +27,7 @@ SPACE = re.compile(r"\s+")
 def grams(text: str) -> list[str]:
     """Character unigrams and bigrams, whitespace dropped."""
     text = SPACE.sub("", text)
-    return list(text) + [text[i:i + 2] for i in range(len(text) - 1)]
+    return list(text) + [text[i : i + 2] for i in range(len(text) - 1)]
 
 
 @dataclass
@@ -61,8 +61,13 @@ class LawPrior:
         grams_in_order = sorted(self.vocabulary, key=self.vocabulary.get)
         meta = json.dumps({"laws": self.laws, "grams": grams_in_order, **self.info}, ensure_ascii=False)
         with path.open("wb") as out:
-            np.savez(out, idf=self.idf.astype(np.float32), weight=self.weight.astype(np.float16),
-                     bias=self.bias.astype(np.float32), meta=np.array(meta))
+            np.savez(
+                out,
+                idf=self.idf.astype(np.float32),
+                weight=self.weight.astype(np.float16),
+                bias=self.bias.astype(np.float32),
+                meta=np.array(meta),
+            )
 
     @classmethod
     def load(cls, path: Path) -> LawPrior:
@@ -73,8 +78,15 @@ class LawPrior:
         return cls(laws, {gram: i for i, gram in enumerate(grams_in_order)}, idf, weight, bias, meta)
 
 
-def fit_law_prior(questions: list[str], laws: list[set[str]], min_questions: int = 2, l2: float = 3e-5,
-                  epochs: int = 300, learning_rate: float = 0.05, seed: int = 0) -> LawPrior:
+def fit_law_prior(
+    questions: list[str],
+    laws: list[set[str]],
+    min_questions: int = 2,
+    l2: float = 3e-5,
+    epochs: int = 300,
+    learning_rate: float = 0.05,
+    seed: int = 0,
+) -> LawPrior:
     """Multinomial logistic regression from question n-grams (seen in ≥ `min_questions` questions) to law."""
     import torch
 
@@ -84,8 +96,13 @@ def fit_law_prior(questions: list[str], laws: list[set[str]], min_questions: int
     total = len(set(questions))
     idf = np.array([math.log((1 + total) / (1 + seen[gram])) + 1 for gram in kept], dtype=np.float32)
     labels = sorted({law for row in laws for law in row})
-    prior = LawPrior(labels, {gram: i for i, gram in enumerate(kept)}, idf,
-                     np.zeros((len(kept), len(labels)), dtype=np.float32), np.zeros(len(labels), dtype=np.float32))
+    prior = LawPrior(
+        labels,
+        {gram: i for i, gram in enumerate(kept)},
+        idf,
+        np.zeros((len(kept), len(labels)), dtype=np.float32),
+        np.zeros(len(labels), dtype=np.float32),
+    )
     pairs = [(question, law) for question, row in zip(questions, laws) for law in sorted(row)]
     inputs = torch.from_numpy(np.stack([prior.features(question) for question, _ in pairs]))
     targets = torch.tensor([labels.index(law) for _, law in pairs])
@@ -93,7 +110,7 @@ def fit_law_prior(questions: list[str], laws: list[set[str]], min_questions: int
     bias = torch.zeros(len(labels), requires_grad=True)
     optimiser = torch.optim.Adam([weight, bias], lr=learning_rate)
     for _ in range(epochs):  # full batch: a few thousand rows
-        loss = torch.nn.functional.cross_entropy(inputs @ weight + bias, targets) + l2 * (weight ** 2).sum()
+        loss = torch.nn.functional.cross_entropy(inputs @ weight + bias, targets) + l2 * (weight**2).sum()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -24,7 +24,7 @@ def tokenize(text: str) -> list[str]:
             tokens.append(run)
             continue
         tokens.extend(ch for ch in run if ch not in STOP_CHARS)
-        tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
+        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
     return tokens
 
 
@@ -69,8 +69,9 @@ class BM25:
         tf = np.array(counts, dtype=np.float32)
         rows_array, cols_array = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
         values = tf * (stats.k1 + 1) / (tf + norm[rows_array]) * stats.idf[cols_array]
-        weights = sparse.csc_matrix((values.astype(np.float32), (rows_array, cols_array)),
-                                    shape=(len(texts), len(stats.vocabulary)))
+        weights = sparse.csc_matrix(
+            (values.astype(np.float32), (rows_array, cols_array)), shape=(len(texts), len(stats.vocabulary))
+        )
         return cls(weights, stats)
 
     def scores(self, query: str) -> np.ndarray:
@@ -86,8 +87,13 @@ class BM25:
         for part in ("data", "indices", "indptr"):
             np.save(folder / f"{name}.{part}.npy", getattr(self.weights, part))
         np.save(folder / f"{name}.idf.npy", self.stats.idf)
-        meta = {"shape": self.weights.shape, "average_length": self.stats.average_length,
-                "k1": self.stats.k1, "b": self.stats.b, "vocabulary": self.stats.vocabulary}
+        meta = {
+            "shape": self.weights.shape,
+            "average_length": self.stats.average_length,
+            "k1": self.stats.k1,
+            "b": self.stats.b,
+            "vocabulary": self.stats.vocabulary,
+        }
         (folder / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -95,8 +101,9 @@ class BM25:
         meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
         parts = [np.load(folder / f"{name}.{part}.npy", mmap_mode="r") for part in ("data", "indices", "indptr")]
         weights = sparse.csc_matrix(tuple(parts), shape=tuple(meta["shape"]))
-        stats = Statistics(meta["vocabulary"], np.load(folder / f"{name}.idf.npy"), meta["average_length"],
-                           meta["k1"], meta["b"])
+        stats = Statistics(
+            meta["vocabulary"], np.load(folder / f"{name}.idf.npy"), meta["average_length"], meta["k1"], meta["b"]
+        )
         return cls(weights, stats)
 
 

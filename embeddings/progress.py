@@ -19,8 +19,17 @@ logger = logging.getLogger(__name__)
 class Progress:
     """Counts `total` units of work as `update(n)` reports them."""
 
-    def __init__(self, total: int, what: str, unit: str = "unit", *, show: bool = True,
-                 stream: TextIO | None = None, step: float = 0.05, log: logging.Logger = logger) -> None:
+    def __init__(
+        self,
+        total: int,
+        what: str,
+        unit: str = "unit",
+        *,
+        show: bool = True,
+        stream: TextIO | None = None,
+        step: float = 0.05,
+        log: logging.Logger = logger,
+    ) -> None:
         self.total = total
         self.what = what
         self.unit = unit
@@ -53,8 +62,10 @@ class Progress:
         rate = self.done / elapsed
         share = self.done / self.total if self.total else 1.0
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
-        return (f"{self.what}: {self.done:,}/{self.total:,} {self.unit}s ({share:.0%}), {rate:.1f} {self.unit}s/s, "
-                f"{_duration(left)} left")
+        return (
+            f"{self.what}: {self.done:,}/{self.total:,} {self.unit}s ({share:.0%}), {rate:.1f} {self.unit}s/s, "
+            f"{_duration(left)} left"
+        )
 
     def close(self) -> None:
         if self._bar is not None:

@@ -44,25 +44,48 @@ WEAKER_LEXICAL = 0.8
 # Things people say to a bot that no law answers. How close they come to a corpus sets its floor for "nothing is
 # close in meaning": the more units a corpus has, the closer everything comes (best cosine of these: ~0.67 over the
 # four policy documents, ~0.74 beside the national collection, where real questions start at ~0.75).
-OFF_TOPIC = ("您好，请问有人吗", "非常感谢你的帮助", "今晚的月亮真圆啊", "给我讲一个有趣的故事", "这首歌叫什么名字",
-             "明天早上几点起床比较好", "西红柿炒鸡蛋先放哪个", "最近有什么好看的电视剧", "我想去海边旅游", "你喜欢什么颜色",
-             "篮球比赛几点开始", "外面风好大", "帮我翻译一下这句英文", "今天星期几", "我有点困了", "小狗为什么摇尾巴",
-             "这个周末天气好吗", "你叫什么名字", "哈哈好的", "晚安", "我想学弹吉他", "地球离太阳有多远", "咖啡和茶哪个好",
-             "路上堵车了")
+OFF_TOPIC = (
+    "您好，请问有人吗",
+    "非常感谢你的帮助",
+    "今晚的月亮真圆啊",
+    "给我讲一个有趣的故事",
+    "这首歌叫什么名字",
+    "明天早上几点起床比较好",
+    "西红柿炒鸡蛋先放哪个",
+    "最近有什么好看的电视剧",
+    "我想去海边旅游",
+    "你喜欢什么颜色",
+    "篮球比赛几点开始",
+    "外面风好大",
+    "帮我翻译一下这句英文",
+    "今天星期几",
+    "我有点困了",
+    "小狗为什么摇尾巴",
+    "这个周末天气好吗",
+    "你叫什么名字",
+    "哈哈好的",
+    "晚安",
+    "我想学弹吉他",
+    "地球离太阳有多远",
+    "咖啡和茶哪个好",
+    "路上堵车了",
+)
 OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
 # A question asking for a figure or a list of papers (注册商标要多久、交多少钱; 要准备哪些材料), not whether one applies
 # (罚多少没个标准吗). Documents that mention a topic without its specifics (商标, 许可, 担保贷款) do not answer it.
 FIGURE_ASKED = re.compile(r"多少|几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料")
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
-FIGURE_STATED = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
-                           r"|百分之|千分之|万分之")
+FIGURE_STATED = re.compile(
+    r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
+    r"|百分之|千分之|万分之"
+)
 
 
 def asks_for_figure(question: str) -> bool:
     """Whether the question asks for a figure, duration or list of papers (and is not a yes-or-no question)."""
     match = FIGURE_ASKED.search(question)
-    return match is not None and not YES_NO_ENDING.search(question[match.end():])
+    return match is not None and not YES_NO_ENDING.search(question[match.end() :])
 
 
 @functools.cache
@@ -119,12 +142,14 @@ class Searcher:
         if meta.get("format") != INDEX_FORMAT:
             raise IndexMismatchError(
                 f"the search index in {folder} is missing or from an older policybot: "
-                "run `policybot ingest` again to rebuild it")
+                "run `policybot ingest` again to rebuild it"
+            )
         self.encoder = get_encoder(config)
         if meta["model"] != self.encoder.name or meta["dimension"] != self.encoder.dimension:
             raise IndexMismatchError(
                 f"index in {folder} was built with {meta['model']} ({meta['dimension']}d) but the configured "
-                f"model is {self.encoder.name}: run `policybot ingest` again to rebuild it")
+                f"model is {self.encoder.name}: run `policybot ingest` again to rebuild it"
+            )
         self.settings = config.search
         self.store = store
         self.index = read_faiss(folder / "index.faiss")
@@ -137,8 +162,9 @@ class Searcher:
             self.corpus_on_background_scale = BM25.load(folder, "bm25_background_scale")
         units = json.loads((folder / "units.json").read_text(encoding="utf-8"))
         self.article_keys = [tuple(key) for key in units["articles"]]
-        unit_rows = np.array([[a, -1 if p is None else p, -1 if i is None else i] for a, p, i in units["units"]],
-                             dtype=np.int64).reshape(-1, 3)
+        unit_rows = np.array(
+            [[a, -1 if p is None else p, -1 if i is None else i] for a, p, i in units["units"]], dtype=np.int64
+        ).reshape(-1, 3)
         self.unit_article, self.unit_paragraph, self.unit_item = unit_rows.T
         self.example_article = np.array(units.get("examples", []), dtype=np.int64)
         self.examples = read_faiss(folder / "examples.faiss") if len(self.example_article) else None
@@ -166,8 +192,13 @@ class Searcher:
         if self.law_prior is not None:  # each collection article points at its law's class (-1: none)
             classes = {law: i for i, law in enumerate(self.law_prior.laws)}
             law_of = {info.id: info.law for info in self.documents}
-            self.law_class = np.array([classes.get(law_of.get(doc_id, ""), -1) if from_collection(doc_id) else -1
-                                       for doc_id, _, _ in self.article_keys], dtype=np.int64)
+            self.law_class = np.array(
+                [
+                    classes.get(law_of.get(doc_id, ""), -1) if from_collection(doc_id) else -1
+                    for doc_id, _, _ in self.article_keys
+                ],
+                dtype=np.int64,
+            )
 
     def _keep_primary(self) -> None:
         """Beside national law the policy documents are also searched on their own (`_lead_with_primary`), over
@@ -195,8 +226,10 @@ class Searcher:
 
     def search(self, question: str, top_k: int = 3, mode: str = "hybrid") -> SearchResult:
         scored = self.score(question, mode)
-        hits = [self._hit(int(a), float(s), scored.best_unit.get(int(a), (None, None)))
-                for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])]
+        hits = [
+            self._hit(int(a), float(s), scored.best_unit.get(int(a), (None, None)))
+            for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
+        ]
         return SearchResult(question, hits, self.should_abstain(scored, mode, question))
 
     # ------------------------------------------------------------ scoring
@@ -230,9 +263,15 @@ class Searcher:
         probabilities = np.append(self.law_prior.probabilities(question), 0.0)  # class -1 → 0
         return self.boost + self.settings.law_prior_weight * probabilities[self.law_class].astype(np.float32)
 
-    def _fuse(self, dense_by_article: dict[int, float], best_unit: dict[int, tuple[int | None, int | None]],
-              lexical_all: np.ndarray, mode: str, bonus: np.ndarray | None = None,
-              pool: np.ndarray | None = None) -> Scored:
+    def _fuse(
+        self,
+        dense_by_article: dict[int, float],
+        best_unit: dict[int, tuple[int | None, int | None]],
+        lexical_all: np.ndarray,
+        mode: str,
+        bonus: np.ndarray | None = None,
+        pool: np.ndarray | None = None,
+    ) -> Scored:
         """Rank the articles the dense side found and the best lexical matches (only those in `pool`, if given);
         in hybrid mode `bonus` (per article) is added to the fused score."""
         if pool is None:
@@ -260,8 +299,15 @@ class Searcher:
         order = np.argsort(-fused, kind="stable")
         return Scored(candidates[order], fused[order], dense[order], lexical[order], best_unit)
 
-    def _lead_with_primary(self, question: str, raw: np.ndarray, found_raw: tuple[np.ndarray, np.ndarray],
-                           lexical: np.ndarray, mode: str, scored: Scored) -> Scored:
+    def _lead_with_primary(
+        self,
+        question: str,
+        raw: np.ndarray,
+        found_raw: tuple[np.ndarray, np.ndarray],
+        lexical: np.ndarray,
+        mode: str,
+        scored: Scored,
+    ) -> Scored:
         """The policy documents searched as if they were served alone; if they answer, their best come first.
 
         Among ~58,000 national articles theirs often miss the candidates, and z-scores over national law do not
@@ -272,8 +318,9 @@ class Searcher:
         dense, best_unit = self._primary_dense(raw)
         closeness = max(dense.values(), default=0.0)
         self._add_examples(dense, raw, among=self.is_primary)
-        primary = self._fuse(dense, best_unit, self._with_example_words(lexical, question), mode,
-                             pool=self.primary_articles)
+        primary = self._fuse(
+            dense, best_unit, self._with_example_words(lexical, question), mode, pool=self.primary_articles
+        )
         primary.closeness = closeness
         if len(primary.articles) == 0 or self._uncovered(primary, question, self.primary_articles, self.primary_floor):
             return scored
@@ -287,8 +334,11 @@ class Searcher:
         only their best article in front, so the national answer is among the three an answer cites.
         """
         scores, units = found_raw
-        national = [score for score, unit in zip(scores[:RAW_CANDIDATES], units[:RAW_CANDIDATES])
-                    if unit >= 0 and not self.is_primary[self.unit_article[unit]]]
+        national = [
+            score
+            for score, unit in zip(scores[:RAW_CANDIDATES], units[:RAW_CANDIDATES])
+            if unit >= 0 and not self.is_primary[self.unit_article[unit]]
+        ]
         if not national or primary.closeness >= max(national) - WEAKER_COSINE:
             return True
         best_national = float(lexical[~self.is_primary].max(initial=0.0))
@@ -300,8 +350,11 @@ class Searcher:
         for match in ARTICLE_REFERENCE.finditer(question):
             number = cn_to_int(match.group(1))
             sub = cn_to_int(match.group(2)) if match.group(2) else 0
-            docs = narrow_by_article(name_before(question[: match.start()], self.documents), number,
-                                     lambda doc_id, n, sub=sub: (doc_id, n, sub) in self.article_index)
+            docs = narrow_by_article(
+                name_before(question[: match.start()], self.documents),
+                number,
+                lambda doc_id, n, sub=sub: (doc_id, n, sub) in self.article_index,
+            )
             if len(docs) != 1:
                 continue
             index = self.article_index.get((docs[0].id, number, sub))
@@ -322,8 +375,16 @@ class Searcher:
         fused = np.concatenate([np.full(len(named), top + 1.0), scored.fused[keep]])
         dense = np.concatenate([np.ones(len(named)), scored.dense[keep]])
         lexical = np.concatenate([np.full(len(named), float(scored.lexical.max(initial=0))), scored.lexical[keep]])
-        return Scored(articles, fused, dense, lexical, scored.best_unit, named=len(named), lead=scored.lead,
-                      closeness=scored.closeness)
+        return Scored(
+            articles,
+            fused,
+            dense,
+            lexical,
+            scored.best_unit,
+            named=len(named),
+            lead=scored.lead,
+            closeness=scored.closeness,
+        )
 
     def _search_units(self, vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """FAISS' best `count` units for one question vector: (cosines, unit indices), best first (-1: none)."""
@@ -339,8 +400,9 @@ class Searcher:
         total[self.articles_with_examples] += self.settings.example_words_weight * self.example_words.scores(question)
         return total
 
-    def _add_examples(self, dense_by_article: dict[int, float], vector: np.ndarray,
-                      among: np.ndarray | None = None) -> None:
+    def _add_examples(
+        self, dense_by_article: dict[int, float], vector: np.ndarray, among: np.ndarray | None = None
+    ) -> None:
         """Raise each article's dense score (of those `among` is True for, if given) to its closest example
         question's, where that is closer.
 
@@ -364,8 +426,9 @@ class Searcher:
         best = np.argsort(-cosines, kind="stable")[:CANDIDATES]
         return self._best_per_article(cosines[best], self.primary_units[best])
 
-    def _best_per_article(self, scores: np.ndarray,
-                          units: np.ndarray) -> tuple[dict[int, float], dict[int, tuple[int | None, int | None]]]:
+    def _best_per_article(
+        self, scores: np.ndarray, units: np.ndarray
+    ) -> tuple[dict[int, float], dict[int, tuple[int | None, int | None]]]:
         """Each article's score and (paragraph, item) from its best unit; `units` come best first (-1: none)."""
         by_article: dict[int, float] = {}
         best_unit: dict[int, tuple[int | None, int | None]] = {}
@@ -399,8 +462,9 @@ class Searcher:
         where off-topic chatter comes closer."""
         return max(self.settings.abstain_below, float(np.median(off_topic_best)) + OFF_TOPIC_MARGIN)
 
-    def _uncovered(self, scored: Scored, question: str, articles: np.ndarray | None = None,
-                   floor: float | None = None) -> bool:
+    def _uncovered(
+        self, scored: Scored, question: str, articles: np.ndarray | None = None, floor: float | None = None
+    ) -> bool:
         """Nothing in `scored` is close in meaning, or the background matches far better than `articles` do."""
         if scored.closeness < (self.floor if floor is None else floor):
             return True
@@ -440,10 +504,15 @@ def _lead_with(lead: Scored, rest: Scored, count: int) -> Scored:
     keep = ~np.isin(rest.articles, first)
     top = float(rest.fused[keep][0]) if keep.any() else 0.0
     fused = lead.fused[:count] - float(lead.fused[:count].min()) + top + 1.0
-    return Scored(np.concatenate([first, rest.articles[keep]]), np.concatenate([fused, rest.fused[keep]]),
-                  np.concatenate([lead.dense[:count], rest.dense[keep]]),
-                  np.concatenate([lead.lexical[:count], rest.lexical[keep]]),
-                  rest.best_unit | lead.best_unit, lead=len(first), closeness=max(lead.closeness, rest.closeness))
+    return Scored(
+        np.concatenate([first, rest.articles[keep]]),
+        np.concatenate([fused, rest.fused[keep]]),
+        np.concatenate([lead.dense[:count], rest.dense[keep]]),
+        np.concatenate([lead.lexical[:count], rest.lexical[keep]]),
+        rest.best_unit | lead.best_unit,
+        lead=len(first),
+        closeness=max(lead.closeness, rest.closeness),
+    )
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

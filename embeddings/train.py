@@ -117,9 +117,16 @@ def main(argv: list[str] | None = None) -> None:
     heldout_vectors = encoder.encode([query_text(row["question"]) for row in heldout_rows])
     started = time.perf_counter()
     weight = fit(train_vectors, [corpus.gold_units(row) for row in train_rows], corpus.vectors, **SETTINGS)
-    adapter = QueryAdapter(config.embeddings.model, weight, {
-        "questions": f"{args.questions.name}: {len(train_rows)} trained on, {len(heldout_rows)} held out",
-        "units": len(corpus.vectors), "fitted": date.today().isoformat(), **SETTINGS})
+    adapter = QueryAdapter(
+        config.embeddings.model,
+        weight,
+        {
+            "questions": f"{args.questions.name}: {len(train_rows)} trained on, {len(heldout_rows)} held out",
+            "units": len(corpus.vectors),
+            "fitted": date.today().isoformat(),
+            **SETTINGS,
+        },
+    )
     adapter.save(args.out)
     logger.info("fitted in %.0f s, saved %s", time.perf_counter() - started, args.out)
     print("held-out dense recall without adapter:", corpus.dense_recall(heldout_vectors, heldout_rows))

@@ -11,8 +11,33 @@ from policy_corpus.model import Article
 
 MAX_UNIT_CHARS = 400  # m3e-small reads 256 tokens: about this many Chinese characters plus headings
 # Words of a loosely typed question that say nothing about its topic; the dense side reads better without.
-FILLER = sorted(["我们", "我", "你们", "他们", "公司", "一家", "这种", "这样", "有没有", "能不能", "可不可以", "是不是",
-                 "怎么办", "怎么", "什么", "可以", "应该", "规定", "国家", "政府", "现在"], key=len, reverse=True)
+FILLER = sorted(
+    [
+        "我们",
+        "我",
+        "你们",
+        "他们",
+        "公司",
+        "一家",
+        "这种",
+        "这样",
+        "有没有",
+        "能不能",
+        "可不可以",
+        "是不是",
+        "怎么办",
+        "怎么",
+        "什么",
+        "可以",
+        "应该",
+        "规定",
+        "国家",
+        "政府",
+        "现在",
+    ],
+    key=len,
+    reverse=True,
+)
 FILLER_RE = re.compile("|".join(FILLER))
 
 
@@ -40,11 +65,13 @@ def article_units(index: int, doc_title: str, article: Article) -> list[Unit]:
     units = [Unit(index, None, None, f"{heading}\n{article.text}"[:MAX_UNIT_CHARS])]
     if len(article.paragraphs) > 1 or any(p.items for p in article.paragraphs):
         for paragraph in article.paragraphs:
-            units.append(Unit(index, paragraph.number, None,
-                              f"{heading}\n{paragraph.full_text}"[:MAX_UNIT_CHARS]))
+            units.append(Unit(index, paragraph.number, None, f"{heading}\n{paragraph.full_text}"[:MAX_UNIT_CHARS]))
             for item in paragraph.items:
-                units.append(Unit(index, paragraph.number, item.number,
-                                  f"{heading}\n{paragraph.text}{item.text}"[:MAX_UNIT_CHARS]))
+                units.append(
+                    Unit(
+                        index, paragraph.number, item.number, f"{heading}\n{paragraph.text}{item.text}"[:MAX_UNIT_CHARS]
+                    )
+                )
     return units
 
 

@@ -21,8 +21,9 @@ def short_title(title: str) -> str:
     return short.replace("《", "〈").replace("》", "〉")
 
 
-def cite(doc_title: str, article: Article, paragraph: int | None = None, item: int | None = None,
-         with_title: bool = True) -> str:
+def cite(
+    doc_title: str, article: Article, paragraph: int | None = None, item: int | None = None, with_title: bool = True
+) -> str:
     """《短名》第十一条第一款第（七）项【金融机构支持】."""
     text = f"《{short_title(doc_title)}》{article.label}"
     if paragraph is not None and len(article.paragraphs) > 1:

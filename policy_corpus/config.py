@@ -44,37 +44,57 @@ class CorpusSettings(Section):
 
 
 class EmbeddingSettings(Section):
-    model: str = setting("m3e-small", "shipped m3e-small, any sentence-transformers id, or a local path "
-                                      "(POLICYBOT_MODEL)")
+    model: str = setting(
+        "m3e-small", "shipped m3e-small, any sentence-transformers id, or a local path (POLICYBOT_MODEL)"
+    )
     batch_size: int = setting(32, "texts embedded per batch", ge=1)
     max_seq_length: int = setting(256, "tokens read of each text", ge=8, le=512)
     threads: int = setting(2, "CPU threads for embedding", ge=1)
     backend: Literal["onnx", "torch", "onnx-int8"] = setting(
-        "onnx", "onnx (torch's vectors, faster) | torch | onnx-int8 (quantised, faster still)")
-    query_adapter: str = setting("embeddings/adapters/m3e-small-stard.npz",
-                                 "learned from public questions (make train); off = none (POLICYBOT_QUERY_ADAPTER)",
-                                 path=True)
+        "onnx", "onnx (torch's vectors, faster) | torch | onnx-int8 (quantised, faster still)"
+    )
+    query_adapter: str = setting(
+        "embeddings/adapters/m3e-small-stard.npz",
+        "learned from public questions (make train); off = none (POLICYBOT_QUERY_ADAPTER)",
+        path=True,
+    )
 
 
 class SearchSettings(Section):
     index: Literal["auto", "flat", "hnsw"] = setting(
-        "auto", "flat (exact) | hnsw (approximate) | auto (hnsw above hnsw_above vectors)")
+        "auto", "flat (exact) | hnsw (approximate) | auto (hnsw above hnsw_above vectors)"
+    )
     hnsw_above: int = setting(20000, "vectors above which auto uses hnsw", ge=0)
     top_k: int = setting(3, "provisions shown in an answer", ge=1, le=20)
     dense_weight: float = setting(0.4, "share of the dense score in the fused ranking", ge=0, le=1)
-    abstain_below: float = setting(0.66, "best dense similarity below which the corpus does not cover a question "
-                                         "(a floor: raised for large corpora)", ge=-1, le=1)
-    background: str = setting("policy_corpus/national/lawrefbook-national.tar.gz",
-                              "other law, to tell uncovered questions (\"\" = off)", path=True)
-    primary_boost: float = setting(2.0, "fused-score bonus for the policy documents over national law "
-                                        "served beside them")
-    abstain_ratio: float = setting(0.46, "abstain when the corpus' best lexical matches reach less than this "
-                                         "share of the background's", ge=0)
-    law_prior: str = setting("embeddings/adapters/stard-laws.npz",
-                             "which laws questions like this are answered from (make train); off = none", path=True)
+    abstain_below: float = setting(
+        0.66,
+        "best dense similarity below which the corpus does not cover a question (a floor: raised for large corpora)",
+        ge=-1,
+        le=1,
+    )
+    background: str = setting(
+        "policy_corpus/national/lawrefbook-national.tar.gz",
+        'other law, to tell uncovered questions ("" = off)',
+        path=True,
+    )
+    primary_boost: float = setting(
+        2.0, "fused-score bonus for the policy documents over national law served beside them"
+    )
+    abstain_ratio: float = setting(
+        0.46, "abstain when the corpus' best lexical matches reach less than this share of the background's", ge=0
+    )
+    law_prior: str = setting(
+        "embeddings/adapters/stard-laws.npz",
+        "which laws questions like this are answered from (make train); off = none",
+        path=True,
+    )
     law_prior_weight: float = setting(1.0, "national-law articles get this × P(their law | question)", ge=0)
-    examples: str = setting("policy_corpus/examples", "owners' example questions per article, searched beside "
-                                                     "its text; off = none (POLICYBOT_EXAMPLES)", path=True)
+    examples: str = setting(
+        "policy_corpus/examples",
+        "owners' example questions per article, searched beside its text; off = none (POLICYBOT_EXAMPLES)",
+        path=True,
+    )
     example_words_weight: float = setting(0.5, "an article's BM25 adds its examples' BM25 × this", ge=0)
 
 
@@ -95,8 +115,10 @@ class TelegramSettings(Section):
             if not self.webhook_url:
                 raise ValueError("webhook mode needs telegram.webhook_url (the public HTTPS URL)")
             if not WEBHOOK_SECRET.match(self.webhook_secret):
-                raise ValueError("webhook mode needs telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): "
-                                 "1-256 characters of A-Z a-z 0-9 _ -")
+                raise ValueError(
+                    "webhook mode needs telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): "
+                    "1-256 characters of A-Z a-z 0-9 _ -"
+                )
         return self
 
 
@@ -203,10 +225,12 @@ def environment_overrides(environ: dict[str, str]) -> list[tuple[tuple[str, ...]
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name or not value.strip():
             continue
-        keys = tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+        keys = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
         if len(keys) != 2 or _field(keys) is None:
-            raise ConfigError(f"{name}: no such setting; expected POLICYBOT_<SECTION>__<KEY>, e.g. "
-                              f"POLICYBOT_SEARCH__TOP_K (see config.yaml)")
+            raise ConfigError(
+                f"{name}: no such setting; expected POLICYBOT_<SECTION>__<KEY>, e.g. "
+                f"POLICYBOT_SEARCH__TOP_K (see config.yaml)"
+            )
         found.append((keys, name, value))
     return found
 

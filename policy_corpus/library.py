@@ -91,7 +91,8 @@ class Library:
         name = self.current_name()
         if name is None:
             raise NothingPublishedError(
-                f"no corpus has been published in {self.data_dir}: run `policybot ingest` first")
+                f"no corpus has been published in {self.data_dir}: run `policybot ingest` first"
+            )
         return self.versions_dir / name
 
     def open_store(self) -> Store:
@@ -141,34 +142,53 @@ class Library:
             lock.acquire(timeout=0)
         except Timeout:
             if self.lock_timeout == 0:
-                raise PublishBusyError(f"another process is publishing in {self.data_dir}; try again when it "
-                                       f"is done") from None
+                raise PublishBusyError(
+                    f"another process is publishing in {self.data_dir}; try again when it is done"
+                ) from None
             logger.warning("another process is publishing in %s: waiting for it to finish", self.data_dir)
             try:
                 lock.acquire(timeout=-1 if self.lock_timeout is None else self.lock_timeout)
             except Timeout:
-                raise PublishBusyError(f"another process is still publishing in {self.data_dir} after "
-                                       f"{self.lock_timeout:.0f} s; try again when it is done") from None
+                raise PublishBusyError(
+                    f"another process is still publishing in {self.data_dir} after "
+                    f"{self.lock_timeout:.0f} s; try again when it is done"
+                ) from None
         try:
             yield
         finally:
             lock.release()
 
-    def publish(self, docs: list[Document], build_index: IndexBuilder | None = None, *,
-                published_by: str = "cli", remove_missing: bool = True, force: bool = False,
-                note: str = "") -> PublishResult:
+    def publish(
+        self,
+        docs: list[Document],
+        build_index: IndexBuilder | None = None,
+        *,
+        published_by: str = "cli",
+        remove_missing: bool = True,
+        force: bool = False,
+        note: str = "",
+    ) -> PublishResult:
         """Publish `docs` as a new version, unless nothing changed (then nothing is written)."""
         with self.publishing():
             return self._publish(docs, build_index, published_by, remove_missing, force, note)
 
-    def _publish(self, docs: list[Document], build_index: IndexBuilder | None, published_by: str,
-                 remove_missing: bool, force: bool, note: str) -> PublishResult:
+    def _publish(
+        self,
+        docs: list[Document],
+        build_index: IndexBuilder | None,
+        published_by: str,
+        remove_missing: bool,
+        force: bool,
+        note: str,
+    ) -> PublishResult:
         parent = self.current_name()
         if parent is not None and not force:
             with Store(self.versions_dir / parent / STORE_FILE, read_only=True) as store:
                 if _unchanged(store, docs, remove_missing):
-                    changes = [Change(d.id, "unchanged", d.title, d.count(Version.CURRENT),
-                                      d.count(Version.DRAFT)) for d in docs]
+                    changes = [
+                        Change(d.id, "unchanged", d.title, d.count(Version.CURRENT), d.count(Version.DRAFT))
+                        for d in docs
+                    ]
                     return PublishResult(parent, False, changes)
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_builds()
@@ -181,20 +201,36 @@ class Library:
             changes = store.put_documents(docs, remove_missing=remove_missing)
             if build_index is not None:
                 build_index(store, build)
-        info = VersionInfo(name, time.time(), published_by, parent,
-                           [asdict(c) for c in changes if c.action != "unchanged"], note)
+        info = VersionInfo(
+            name, time.time(), published_by, parent, [asdict(c) for c in changes if c.action != "unchanged"], note
+        )
         _write_atomic(build / META_FILE, json.dumps(asdict(info), ensure_ascii=False, indent=1))
         _fsync_dir(build)
         os.replace(build, self.versions_dir / name)
         self._point_to(name)
-        self._record({"action": "publish", "version": name, "parent": parent, "by": published_by,
-                      "changes": info.changes, "note": note})
+        self._record(
+            {
+                "action": "publish",
+                "version": name,
+                "parent": parent,
+                "by": published_by,
+                "changes": info.changes,
+                "note": note,
+            }
+        )
         self._prune()
         return PublishResult(name, True, changes)
 
-    def publish_update(self, add: Sequence[Document] = (), remove: Collection[str] = (),
-                       build_index: IndexBuilder | None = None, *, published_by: str = "cli",
-                       force: bool = False, note: str = "") -> PublishResult:
+    def publish_update(
+        self,
+        add: Sequence[Document] = (),
+        remove: Collection[str] = (),
+        build_index: IndexBuilder | None = None,
+        *,
+        published_by: str = "cli",
+        force: bool = False,
+        note: str = "",
+    ) -> PublishResult:
         """Publish the serving version with `add` added or replaced and `remove` taken out.
 
         Every other served document stays as it is, in its place; new documents go last.
@@ -207,8 +243,9 @@ class Library:
         given = {doc.id: doc for doc in add}
         docs = [given.pop(info.id, None) or _kept(info) for info in served if info.id not in remove]
         docs += list(given.values())
-        result = self.publish(docs, build_index, published_by=published_by, force=force, note=note,
-                              remove_missing=bool(remove))
+        result = self.publish(
+            docs, build_index, published_by=published_by, force=force, note=note, remove_missing=bool(remove)
+        )
         counts = {info.id: (info.current_count, info.draft_count) for info in served}
         added = {doc.id for doc in add}
         for change in result.changes:  # a kept document has no articles in memory: use the stored counts
@@ -264,8 +301,9 @@ class Library:
         _write_atomic(self.data_dir / POINTER_FILE, name + "\n")
 
     def _next_name(self) -> str:
-        numbers = [int(p.name.rsplit("-", 1)[-1]) for p in self.versions_dir.iterdir()
-                   if p.name.rsplit("-", 1)[-1].isdigit()]
+        numbers = [
+            int(p.name.rsplit("-", 1)[-1]) for p in self.versions_dir.iterdir() if p.name.rsplit("-", 1)[-1].isdigit()
+        ]
         return f"{max(numbers, default=0) + 1:04d}"
 
     def _remove_stale_builds(self) -> None:
@@ -274,7 +312,7 @@ class Library:
 
     def _prune(self) -> None:
         current = self.current_name()
-        for info in self.versions()[self.keep_versions:]:
+        for info in self.versions()[self.keep_versions :]:
             if info.name != current:
                 shutil.rmtree(self.versions_dir / info.name, ignore_errors=True)
 
@@ -285,8 +323,16 @@ def _kept(info: DocumentInfo) -> Document:
     Its articles are not loaded: `Store.put_documents` leaves a document whose content hash is
     unchanged alone (it only sets its position), so nothing of it is rewritten.
     """
-    return Document(id=info.id, title=info.title, articles=[], source=info.source, kind=info.kind,
-                    primary=info.primary, dates=info.dates, content_hash=info.content_hash)
+    return Document(
+        id=info.id,
+        title=info.title,
+        articles=[],
+        source=info.source,
+        kind=info.kind,
+        primary=info.primary,
+        dates=info.dates,
+        content_hash=info.content_hash,
+    )
 
 
 def _unchanged(store: Store, docs: list[Document], remove_missing: bool) -> bool:

@@ -78,8 +78,10 @@ class Article:
 
     def paragraphs_data(self) -> list[dict]:
         """Paragraphs and items as plain data: [{"number", "text", "items": [{"number", "text"}]}]."""
-        return [{"number": p.number, "text": p.text,
-                 "items": [{"number": i.number, "text": i.text} for i in p.items]} for p in self.paragraphs]
+        return [
+            {"number": p.number, "text": p.text, "items": [{"number": i.number, "text": i.text} for i in p.items]}
+            for p in self.paragraphs
+        ]
 
 
 @dataclass
@@ -106,7 +108,6 @@ class Document:
     def law(self) -> str:
         """What versions of one law share: the title (with the part, for a part of a code)."""
         return law_key(self.title)
-
 
     @property
     def cite_title(self) -> str:

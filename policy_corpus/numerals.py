@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-          "六": 6, "七": 7, "八": 8, "九": 9}
+DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 UNITS = {"十": 10, "百": 100, "千": 1000}
 NUMERAL_CHARS = "零〇一二三四五六七八九十百千两"
 NUMERAL_RE = f"[{NUMERAL_CHARS}]+"
@@ -59,8 +58,7 @@ def article_label(number: int, sub: int = 0) -> str:
 
 def parse_article_ref(text: str) -> tuple[int, int]:
     """Parse '11', '十一', '第十一条', '10之一' or '第十条之一' into (number, sub)."""
-    match = re.fullmatch(
-        rf"\s*第?\s*({NUMERAL_RE}|\d+)\s*条?\s*(?:之\s*({NUMERAL_RE}|\d+))?\s*", text)
+    match = re.fullmatch(rf"\s*第?\s*({NUMERAL_RE}|\d+)\s*条?\s*(?:之\s*({NUMERAL_RE}|\d+))?\s*", text)
     if not match:
         raise ValueError(f"not an article number: {text!r}")
     number = cn_to_int(match.group(1))

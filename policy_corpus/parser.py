@@ -160,8 +160,9 @@ def _titles(titles: list[str], doc_id: str) -> tuple[str, str, str]:
     return doc_id, "", ""
 
 
-def _make_article(head: re.Match[str], lines: list[str], version: Version, chapter: str = "",
-                  notes: list[str] | None = None) -> Article:
+def _make_article(
+    head: re.Match[str], lines: list[str], version: Version, chapter: str = "", notes: list[str] | None = None
+) -> Article:
     paragraphs: list[Paragraph] = []
     for line in lines:
         item = ITEM_HEAD.match(line)

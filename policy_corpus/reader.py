@@ -53,7 +53,9 @@ def _decode_text(data: bytes, label: str) -> str:
         # GB18030 covers GBK and GB2312, the encodings Chinese government offices still use.
         text = data.decode("gb18030")
     except UnicodeDecodeError:
-        raise EncodingError(f"{label} 的编码无法识别（不是 UTF-8 也不是 GB18030/GBK）。请另存为 UTF-8 后再上传。") from None
+        raise EncodingError(
+            f"{label} 的编码无法识别（不是 UTF-8 也不是 GB18030/GBK）。请另存为 UTF-8 后再上传。"
+        ) from None
     if _cjk_share(text) < 0.2:
         raise EncodingError(f"{label} 的编码无法识别：按 GB18030 解码后不像中文。请另存为 UTF-8 后再上传。")
     return text
@@ -77,7 +79,9 @@ def _docx_text(data: bytes, label: str) -> str:
 
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise BinaryDocumentError(f"{label} 是压缩包或损坏的 Word 文件，无法读取（{error}）。请上传 .txt / .md / .docx。") from None
+        raise BinaryDocumentError(
+            f"{label} 是压缩包或损坏的 Word 文件，无法读取（{error}）。请上传 .txt / .md / .docx。"
+        ) from None
     text = "\n".join(paragraph.text for paragraph in document.paragraphs)
     if not text.strip():
         raise EmptyDocumentError(f"{label} 是空的 Word 文件，请上传含有条文的文件。")

@@ -49,10 +49,15 @@ def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
     Collection ids have folders (民法典/合同编); an id staff give for an upload must not.
     """
     parts = doc_id.split("/")
-    if (not doc_id.strip() or UNSAFE_ID_CHARS.search(doc_id) or (len(parts) > 1 and not allow_folders)
-            or any(not part.strip() or part.startswith(".") or part != part.strip() for part in parts)):
+    if (
+        not doc_id.strip()
+        or UNSAFE_ID_CHARS.search(doc_id)
+        or (len(parts) > 1 and not allow_folders)
+        or any(not part.strip() or part.startswith(".") or part != part.strip() for part in parts)
+    ):
         raise BadDocumentIdError(
-            f"文件编号 {doc_id!r} 不合规：请用简单的名字（字母、数字、汉字、下划线），不能含路径、“/”或“..”。")
+            f"文件编号 {doc_id!r} 不合规：请用简单的名字（字母、数字、汉字、下划线），不能含路径、“/”或“..”。"
+        )
     return doc_id
 
 

@@ -67,9 +67,23 @@ class Store:
         self.close()
 
     def _create_tables(self) -> None:
-        columns = {"id": str, "title": str, "cite_title": str, "part": str, "source": str, "kind": str,
-                   "content_hash": str, "dates": str, "current_count": int, "draft_count": int,
-                   "position": int, "law": str, "version_date": str, "in_force": int, "primary_source": int}
+        columns = {
+            "id": str,
+            "title": str,
+            "cite_title": str,
+            "part": str,
+            "source": str,
+            "kind": str,
+            "content_hash": str,
+            "dates": str,
+            "current_count": int,
+            "draft_count": int,
+            "position": int,
+            "law": str,
+            "version_date": str,
+            "in_force": int,
+            "primary_source": int,
+        }
         if "documents" not in self.db.table_names():
             self.db["documents"].create(columns, pk="id")
         else:  # a store copied from an older version of policybot: add what it lacks
@@ -79,9 +93,22 @@ class Store:
                     self.db["documents"].add_column(name, kind)
         if "articles" not in self.db.table_names():
             self.db["articles"].create(
-                {"key": str, "doc_id": str, "version": str, "number": int, "sub": int, "label": str,
-                 "title": str, "chapter": str, "text": str, "paragraphs": str, "notes": str,
-                 "paired_number": int, "status": str, "position": int},
+                {
+                    "key": str,
+                    "doc_id": str,
+                    "version": str,
+                    "number": int,
+                    "sub": int,
+                    "label": str,
+                    "title": str,
+                    "chapter": str,
+                    "text": str,
+                    "paragraphs": str,
+                    "notes": str,
+                    "paired_number": int,
+                    "status": str,
+                    "position": int,
+                },
                 pk="key",
                 foreign_keys=[("doc_id", "documents", "id")],
             )
@@ -125,7 +152,7 @@ class Store:
         in_force = sorted(doc_id for _, _, doc_id in best.values())
         self.db.execute("UPDATE documents SET in_force = 0")
         for start in range(0, len(in_force), 500):  # one statement per chunk, not one per document
-            chunk = in_force[start:start + 500]
+            chunk = in_force[start : start + 500]
             self.db.execute(f"UPDATE documents SET in_force = 1 WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
     def remove_document(self, doc_id: str) -> None:
@@ -139,12 +166,23 @@ class Store:
     def _replace_document(self, doc: Document, position: int) -> None:
         self._delete_document(doc.id)
         self.db["documents"].insert(
-            {"id": doc.id, "title": doc.title, "cite_title": doc.cite_title, "part": doc.part,
-             "source": doc.source, "kind": doc.kind, "content_hash": doc.content_hash,
-             "dates": json.dumps(doc.dates, ensure_ascii=False),
-             "current_count": doc.count(Version.CURRENT), "draft_count": doc.count(Version.DRAFT),
-             "position": position, "law": doc.law, "version_date": doc.version_date, "in_force": 1,
-             "primary_source": int(doc.primary)}
+            {
+                "id": doc.id,
+                "title": doc.title,
+                "cite_title": doc.cite_title,
+                "part": doc.part,
+                "source": doc.source,
+                "kind": doc.kind,
+                "content_hash": doc.content_hash,
+                "dates": json.dumps(doc.dates, ensure_ascii=False),
+                "current_count": doc.count(Version.CURRENT),
+                "draft_count": doc.count(Version.DRAFT),
+                "position": position,
+                "law": doc.law,
+                "version_date": doc.version_date,
+                "in_force": 1,
+                "primary_source": int(doc.primary),
+            }
         )
         self.db["articles"].insert_all(
             _article_row(doc.id, article, position) for position, article in enumerate(doc.articles)
@@ -161,8 +199,7 @@ class Store:
     def document(self, doc_id: str) -> DocumentInfo:
         rows = list(self.db["documents"].rows_where("id = ?", [doc_id]))
         if not rows:
-            raise UnknownDocumentError(
-                f"没有编号为 {doc_id} 的文件。可用的文件：{', '.join(self.document_ids()[:20])}")
+            raise UnknownDocumentError(f"没有编号为 {doc_id} 的文件。可用的文件：{', '.join(self.document_ids()[:20])}")
         return _document_info(rows[0])
 
     def document_ids(self) -> list[str]:
@@ -170,16 +207,26 @@ class Store:
 
     def article(self, doc_id: str, number: int, version: Version = Version.CURRENT, sub: int = 0) -> Article:
         info = self.document(doc_id)
-        rows = list(self.db["articles"].rows_where(
-            "doc_id = ? AND version = ? AND number = ? AND sub = ?", [doc_id, version.value, number, sub]))
+        rows = list(
+            self.db["articles"].rows_where(
+                "doc_id = ? AND version = ? AND number = ? AND sub = ?", [doc_id, version.value, number, sub]
+            )
+        )
         if not rows:
-            raise UnknownArticleError(f"《{short_title(info.title)}》没有{article_label(number, sub)}（{_counts(info)}）。")
+            raise UnknownArticleError(
+                f"《{short_title(info.title)}》没有{article_label(number, sub)}（{_counts(info)}）。"
+            )
         return article_from_row(rows[0])
 
     def has_article(self, doc_id: str, number: int, version: Version = Version.CURRENT) -> bool:
-        return bool(list(self.db.query(
-            "SELECT 1 FROM articles WHERE doc_id = ? AND version = ? AND number = ? LIMIT 1",
-            [doc_id, version.value, number])))
+        return bool(
+            list(
+                self.db.query(
+                    "SELECT 1 FROM articles WHERE doc_id = ? AND version = ? AND number = ? LIMIT 1",
+                    [doc_id, version.value, number],
+                )
+            )
+        )
 
     def articles(self, doc_id: str | None = None, version: Version | None = Version.CURRENT) -> list[Article]:
         where, args = [], []
@@ -197,14 +244,17 @@ class Store:
         in_force = {info.id for info in self.documents(in_force_only=True)}
         rows = self.db.query(
             "SELECT a.* FROM articles a JOIN documents d ON d.id = a.doc_id "
-            "WHERE a.version = ? ORDER BY d.position, a.position", [version.value])
+            "WHERE a.version = ? ORDER BY d.position, a.position",
+            [version.value],
+        )
         return [row for row in rows if row["doc_id"] in in_force]
 
 
 def article_from_row(row: dict) -> Article:
     paragraphs = [
-        Paragraph(number=p["number"], text=p["text"],
-                  items=[Item(number=i["number"], text=i["text"]) for i in p["items"]])
+        Paragraph(
+            number=p["number"], text=p["text"], items=[Item(number=i["number"], text=i["text"]) for i in p["items"]]
+        )
         for p in json.loads(row["paragraphs"])
     ]
     return Article(
@@ -245,10 +295,17 @@ def _article_row(doc_id: str, article: Article, position: int) -> dict:
 
 def _document_info(row: dict) -> DocumentInfo:
     return DocumentInfo(
-        id=row["id"], title=row["title"], cite_title=row["cite_title"], source=row["source"],
-        kind=row["kind"], content_hash=row["content_hash"], dates=json.loads(row["dates"]),
-        current_count=row["current_count"], draft_count=row["draft_count"],
-        law=row.get("law") or "", version_date=row.get("version_date") or "",
+        id=row["id"],
+        title=row["title"],
+        cite_title=row["cite_title"],
+        source=row["source"],
+        kind=row["kind"],
+        content_hash=row["content_hash"],
+        dates=json.loads(row["dates"]),
+        current_count=row["current_count"],
+        draft_count=row["draft_count"],
+        law=row.get("law") or "",
+        version_date=row.get("version_date") or "",
         in_force=row.get("in_force") is None or bool(row["in_force"]),
         primary=row.get("primary_source") is None or bool(row["primary_source"]),
     )

@@ -41,10 +41,16 @@ LONG_DOCUMENT_ID = "long_rules"
 
 def long_document() -> str:
     """A Markdown law whose 第二条 runs to more than 6,000 characters in 13 paragraphs."""
-    paragraphs = [f"本款为检验长消息分段而设的示范文字第{n}段。" + "示范条文用语仅供分段检验，不涉及任何实际规定；" * 20
-                  + "本段到此结束。" for n in range(1, 14)]
-    return ("# 长条文示范规定\n\n2024年1月1日 施行\n\n<!-- INFO END -->\n\n"
-            "第一条 为了检验长条文的显示，制定本规定。\n\n第二条 " + "\n\n".join(paragraphs) + "\n")
+    paragraphs = [
+        f"本款为检验长消息分段而设的示范文字第{n}段。"
+        + "示范条文用语仅供分段检验，不涉及任何实际规定；" * 20
+        + "本段到此结束。"
+        for n in range(1, 14)
+    ]
+    return (
+        "# 长条文示范规定\n\n2024年1月1日 施行\n\n<!-- INFO END -->\n\n"
+        "第一条 为了检验长条文的显示，制定本规定。\n\n第二条 " + "\n\n".join(paragraphs) + "\n"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -106,9 +106,7 @@ _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 class ApiError(Exception):
     """A Bot API error answer (``{"ok": false, ...}``)."""
 
-    def __init__(
-        self, description: str, error_code: int = 400, parameters: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, description: str, error_code: int = 400, parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
         self.description = description
         self.error_code = error_code
@@ -238,17 +236,13 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict[str, A
                 while i < n and text[i].isspace():
                     i += 1
                 if i >= n:
-                    raise HtmlParseError(
-                        f'Unclosed start tag "{name}" at byte offset {boff(begin)}'
-                    )
+                    raise HtmlParseError(f'Unclosed start tag "{name}" at byte offset {boff(begin)}')
                 if text[i] == ">":
                     i += 1
                     break
                 am = _ATTR_NAME_RE.match(text, i)
                 if not am:
-                    raise HtmlParseError(
-                        f'Empty attribute name in the tag "{name}" at byte offset {boff(begin)}'
-                    )
+                    raise HtmlParseError(f'Empty attribute name in the tag "{name}" at byte offset {boff(begin)}')
                 attr = am.group(0).lower()
                 i = am.end()
                 value = ""
@@ -258,9 +252,7 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict[str, A
                         q = text[i]
                         close = text.find(q, i + 1)
                         if close < 0:
-                            raise HtmlParseError(
-                                f'Unclosed start tag "{name}" at byte offset {boff(begin)}'
-                            )
+                            raise HtmlParseError(f'Unclosed start tag "{name}" at byte offset {boff(begin)}')
                         value = _decode_attr(text[i + 1 : close])
                         i = close + 1
                     else:
@@ -271,13 +263,9 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict[str, A
                         i = k
                 attrs[attr] = value
             if name == "span" and attrs.get("class") != "tg-spoiler":
-                raise HtmlParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {boff(begin)}'
-                )
+                raise HtmlParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {boff(begin)}')
             if name == "tg-emoji" and not attrs.get("emoji-id"):
-                raise HtmlParseError(
-                    f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {boff(begin)}'
-                )
+                raise HtmlParseError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {boff(begin)}')
             stack.append({"tag": name, "attrs": attrs, "start": pos16, "start_char": nchars})
     if stack:
         raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1]["tag"]}"')
@@ -429,9 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
         stub = self.server.stub
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status, ctype, payload = stub._handle_http(
-            self.command, self.path, body, self.headers.get("Content-Type", "")
-        )
+        status, ctype, payload = stub._handle_http(self.command, self.path, body, self.headers.get("Content-Type", ""))
         try:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -586,9 +572,7 @@ class BotApiStub:
         """sendMessage calls that succeeded: chat_id, message_id, text (as sent), plain_text,
         entities, parse_mode, reply_markup (parsed), params, message (Telegram JSON)."""
         with self._cond:
-            return [
-                copy.deepcopy(m) for m in self._sent if chat_id is None or m["chat_id"] == chat_id
-            ]
+            return [copy.deepcopy(m) for m in self._sent if chat_id is None or m["chat_id"] == chat_id]
 
     def last_message(self, chat_id: int | str | None = None) -> dict[str, Any]:
         """The latest successful sendMessage record (AssertionError if none)."""
@@ -689,9 +673,7 @@ class BotApiStub:
         message: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
-            ]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return self._queue_user_message(user_id, chat_id, message)
 
     def send_document(
@@ -767,11 +749,7 @@ class BotApiStub:
     def buttons(message: dict[str, Any]) -> list[tuple[str, str | None]]:
         """(text, callback_data) of every inline button on a message or sent record."""
         markup = message.get("reply_markup") or {}
-        return [
-            (b.get("text", ""), b.get("callback_data"))
-            for row in markup.get("inline_keyboard", [])
-            for b in row
-        ]
+        return [(b.get("text", ""), b.get("callback_data")) for row in markup.get("inline_keyboard", []) for b in row]
 
     def button_data(self, message: dict[str, Any], text_contains: str) -> str:
         """callback_data of the first inline button whose text contains ``text_contains``."""
@@ -792,9 +770,7 @@ class BotApiStub:
 
     # ----------------------------------------------------------------- waiting
 
-    async def wait_for(
-        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01
-    ) -> T:
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01) -> T:
         """Await until ``predicate()`` is truthy and return its value (TimeoutError if not)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -806,9 +782,7 @@ class BotApiStub:
                 raise TimeoutError(self._timeout_message(timeout))
             await asyncio.sleep(interval)
 
-    def wait_for_sync(
-        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01
-    ) -> T:
+    def wait_for_sync(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01) -> T:
         """Blocking twin of :meth:`wait_for` (for tests whose bot runs in another thread)."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -844,9 +818,7 @@ class BotApiStub:
 
         return self.wait_for_sync(ready, timeout)
 
-    async def wait_for_calls(
-        self, method: str, n: int = 1, timeout: float = 10.0
-    ) -> list[dict[str, Any]]:
+    async def wait_for_calls(self, method: str, n: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Wait until ``method`` has been called at least ``n`` times; return all its params."""
 
         def ready() -> list[dict[str, Any]] | None:
@@ -943,9 +915,7 @@ class BotApiStub:
 
     # ----------------------------------------------------------------- HTTP entry
 
-    def _handle_http(
-        self, verb: str, raw_path: str, body: bytes, content_type: str
-    ) -> tuple[int, str, bytes]:
+    def _handle_http(self, verb: str, raw_path: str, body: bytes, content_type: str) -> tuple[int, str, bytes]:
         parsed = urllib.parse.urlsplit(raw_path)
         path = urllib.parse.unquote(parsed.path)
         file_prefix = "/file/bot"
@@ -966,9 +936,7 @@ class BotApiStub:
         try:
             params = parse_request_body(body, content_type, parsed.query)
         except (ValueError, UnicodeDecodeError, ApiError) as exc:
-            return self._json_error(
-                exc if isinstance(exc, ApiError) else ApiError(f"Bad Request: {exc}")
-            )
+            return self._json_error(exc if isinstance(exc, ApiError) else ApiError(f"Bad Request: {exc}"))
         with self._cond:
             self._requests.append((method, copy.deepcopy(params)))
             self._cond.notify_all()
@@ -996,9 +964,7 @@ class BotApiStub:
             for failure in self._failures:
                 if failure["method"] == low and failure["times"] > 0:
                     failure["times"] -= 1
-                    raise ApiError(
-                        failure["description"], failure["error_code"], failure["parameters"]
-                    )
+                    raise ApiError(failure["description"], failure["error_code"], failure["parameters"])
         if low == "getupdates":
             return self._get_updates(params)
         handler = getattr(self, f"_api_{low}", None)
@@ -1059,9 +1025,7 @@ class BotApiStub:
         return copy.deepcopy(self._commands.get(key, []))
 
     def _api_deletemycommands(self, params: dict[str, Any]) -> bool:
-        self._commands.pop(
-            self._commands_key(params.get("scope"), params.get("language_code", "")), None
-        )
+        self._commands.pop(self._commands_key(params.get("scope"), params.get("language_code", "")), None)
         return True
 
     def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1135,9 +1099,7 @@ class BotApiStub:
         entities: list[dict[str, Any]] = []
         if params.get("caption"):
             fields["caption"], entities = self._formatted(params, "caption", MAX_CAPTION_LENGTH)
-        return self._new_bot_message(
-            chat_id, fields, entities, "caption_entities", self._reply_markup(params)
-        )
+        return self._new_bot_message(chat_id, fields, entities, "caption_entities", self._reply_markup(params))
 
     def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         plain, entities = self._formatted(params, "text", MAX_MESSAGE_LENGTH)
@@ -1230,9 +1192,7 @@ class BotApiStub:
     def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id", ""))
         if query_id not in self._pending_callbacks:
-            raise ApiError(
-                "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
+            raise ApiError("Bad Request: query is too old and response timeout expired or query ID is invalid")
         if len(str(params.get("text") or "")) > 200:
             raise ApiError("Bad Request: MESSAGE_TOO_LONG")
         query = self._pending_callbacks.pop(query_id)
@@ -1286,9 +1246,7 @@ class BotApiStub:
             chat_id = int(chat_id)
         return chat_id
 
-    def _formatted(
-        self, params: dict[str, Any], field: str, limit: int
-    ) -> tuple[str, list[dict[str, Any]]]:
+    def _formatted(self, params: dict[str, Any], field: str, limit: int) -> tuple[str, list[dict[str, Any]]]:
         """Validate and parse text/caption as Telegram would; returns (plain, entities)."""
         raw = params.get(field)
         if raw is None or raw == "":
@@ -1310,9 +1268,7 @@ class BotApiStub:
             raise ApiError(f"Bad Request: message {field} is empty")
         if len(plain) > limit:
             raise ApiError(
-                "Bad Request: message is too long"
-                if field == "text"
-                else "Bad Request: message caption is too long"
+                "Bad Request: message is too long" if field == "text" else "Bad Request: message caption is too long"
             )
         return plain, entities
 
@@ -1394,16 +1350,16 @@ async def polling(application: Any) -> AsyncIterator[Any]:
     await application.post_shutdown(application)
 
 
-async def ask(stub: BotApiStub, user: int, text: str, replies: int = 1,
-              timeout: float = 30) -> list[dict[str, Any]]:
+async def ask(stub: BotApiStub, user: int, text: str, replies: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
     """Send `text` as `user` and wait for the bot's next `replies` messages."""
     since = len(stub.sent_messages(user))
     stub.send_text(user, text)
     return await stub.wait_for_replies(replies, chat_id=user, since=since, timeout=timeout)
 
 
-async def press(stub: BotApiStub, user: int, message: dict[str, Any], label: str, replies: int = 1,
-                timeout: float = 30) -> list[dict[str, Any]]:
+async def press(
+    stub: BotApiStub, user: int, message: dict[str, Any], label: str, replies: int = 1, timeout: float = 30
+) -> list[dict[str, Any]]:
     """Tap the button whose text contains `label` and wait for `replies` new messages (0: until answered)."""
     since = len(stub.sent_messages(user))
     stub.press_button(user, message, stub.button_data(message, label))

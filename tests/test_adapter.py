@@ -69,8 +69,18 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
     from embeddings.train import main
 
     out = tmp_path / "adapters" / "a.npz"
-    main(["--data", str(indexed_config.data_path), "--questions", str(DEV_QUESTIONS), "--out", str(out),
-          "--law-out", str(tmp_path / "laws.npz")])
+    main(
+        [
+            "--data",
+            str(indexed_config.data_path),
+            "--questions",
+            str(DEV_QUESTIONS),
+            "--out",
+            str(out),
+            "--law-out",
+            str(tmp_path / "laws.npz"),
+        ]
+    )
     adapter = load_adapter(out, "m3e-small", 512)
     assert {"中小企业促进法", "保障中小企业款项支付条例"} <= set(LawPrior.load(tmp_path / "laws.npz").laws)
     assert adapter is not None and adapter.info["epochs"] == 8
@@ -80,10 +90,22 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
     assert "held-out dense recall with adapter" in capsys.readouterr().out
 
 
-LABOUR = ["员工工资被拖欠怎么办", "公司辞退员工要给补偿吗", "试用期工资怎么算", "加班工资不给怎么办",
-          "员工辞职要提前多久", "公司不签劳动合同怎么办"]
-LENDING = ["朋友借钱不还有欠条", "借款利息最高多少", "欠条过了三年还有效吗", "借钱给别人没写借条怎么办",
-           "民间借贷利息怎么算", "借款人跑了怎么办"]
+LABOUR = [
+    "员工工资被拖欠怎么办",
+    "公司辞退员工要给补偿吗",
+    "试用期工资怎么算",
+    "加班工资不给怎么办",
+    "员工辞职要提前多久",
+    "公司不签劳动合同怎么办",
+]
+LENDING = [
+    "朋友借钱不还有欠条",
+    "借款利息最高多少",
+    "欠条过了三年还有效吗",
+    "借钱给别人没写借条怎么办",
+    "民间借贷利息怎么算",
+    "借款人跑了怎么办",
+]
 
 
 def test_law_prior_learns_which_law_such_questions_go_to(tmp_path):

@@ -46,15 +46,16 @@ FIREFLY_QUESTION = "养殖萤火虫能拿到补贴吗？"
 OFF_TOPIC = "今天天气怎么样，推荐一部电影"
 
 
-def firefly_rules(third: str = "可以向县级人民政府申请一次性养殖补贴，每户补贴三千元。",
-                  sixth: bool = False) -> str:
+def firefly_rules(third: str = "可以向县级人民政府申请一次性养殖补贴，每户补贴三千元。", sixth: bool = False) -> str:
     """《测试促进条例》: a small law with one distinctive provision (第三条, a firefly-farming subsidy)."""
-    text = ("# 测试促进条例\n\n2024年5月1日 施行\n\n<!-- INFO END -->\n\n## 第一章 总则\n\n"
-            "第一条 为了检验管理员上传文件的功能，促进萤火虫产业发展，制定本条例。\n\n"
-            "第二条 本条例适用于在本省登记、从事萤火虫养殖的小微企业。\n\n## 第二章 扶持措施\n\n"
-            f"第三条 小微企业从事萤火虫人工养殖的，{third}\n\n"
-            "第四条 萤火虫养殖企业申请补贴，应当提交营业执照和养殖场地证明。\n\n"
-            "第五条 本条例自2024年5月1日起施行。\n")
+    text = (
+        "# 测试促进条例\n\n2024年5月1日 施行\n\n<!-- INFO END -->\n\n## 第一章 总则\n\n"
+        "第一条 为了检验管理员上传文件的功能，促进萤火虫产业发展，制定本条例。\n\n"
+        "第二条 本条例适用于在本省登记、从事萤火虫养殖的小微企业。\n\n## 第二章 扶持措施\n\n"
+        f"第三条 小微企业从事萤火虫人工养殖的，{third}\n\n"
+        "第四条 萤火虫养殖企业申请补贴，应当提交营业执照和养殖场地证明。\n\n"
+        "第五条 本条例自2024年5月1日起施行。\n"
+    )
     if sixth:
         text += "\n第六条 县级人民政府应当公布补贴的申请流程。\n"
     return text
@@ -75,9 +76,14 @@ def docx_bytes(text: str) -> bytes:
 
 
 def make_config(root: Path, **settings: Any) -> Config:
-    config = load_config(PROJECT / "config.yaml", environ={
-        "POLICYBOT_DATA_DIR": str(root / "data"), "POLICYBOT_CORPUS_DIR": str(root / "documents"),
-        "POLICYBOT_ADMIN_IDS": str(ADMIN)})
+    config = load_config(
+        PROJECT / "config.yaml",
+        environ={
+            "POLICYBOT_DATA_DIR": str(root / "data"),
+            "POLICYBOT_CORPUS_DIR": str(root / "documents"),
+            "POLICYBOT_ADMIN_IDS": str(ADMIN),
+        },
+    )
     for name, value in settings.items():
         setattr(config.admin, name, value)
     return config
@@ -151,8 +157,9 @@ async def send(stub: BotApiStub, user: int, text: str, replies: int = 1) -> list
     return await telegram_stub.ask(stub, user, text, replies, timeout=60)  # a publish takes longer than an answer
 
 
-async def upload(stub: BotApiStub, user: int, file_name: str, content: bytes,
-                 caption: str | None = None) -> dict[str, Any]:
+async def upload(
+    stub: BotApiStub, user: int, file_name: str, content: bytes, caption: str | None = None
+) -> dict[str, Any]:
     since = len(stub.sent_messages(user))
     stub.send_document(user, file_name, content, caption=caption)
     [reply] = await stub.wait_for_replies(1, chat_id=user, since=since, timeout=60)
@@ -188,8 +195,9 @@ async def test_admin_upload_preview_confirm_then_owners_get_it_cited(env):
         assert "测试促进条例" not in still["plain_text"] and env.assistant.version == "0001"
 
         done = await press(stub, ADMIN, preview, "确认")
-        assert done["plain_text"].startswith("已发布版本 0002（原版本 0001），现在按新版本回答：\n"
-                                             "• 新增《测试促进条例》 编号 test_rules：5 条")
+        assert done["plain_text"].startswith(
+            "已发布版本 0002（原版本 0001），现在按新版本回答：\n• 新增《测试促进条例》 编号 test_rules：5 条"
+        )
         assert labels(stub.message(ADMIN, preview["message_id"])) == []  # cannot be confirmed twice
         assert {a["text"] for a in stub.callback_answers} == {"正在发布，请稍候…"}
 
@@ -235,7 +243,10 @@ async def test_admin_upload_preview_confirm_then_owners_get_it_cited(env):
     assert [(c["doc_id"], c["action"]) for c in meta["changes"]] == [("test_rules", "added")]
     history = env.library.history()
     assert [(h["action"], h["version"], h["by"]) for h in history] == [
-        ("publish", "0001", "cli"), ("publish", "0002", "7"), ("publish", "0003", "7")]
+        ("publish", "0001", "cli"),
+        ("publish", "0002", "7"),
+        ("publish", "0003", "7"),
+    ]
     assert history[-1]["changes"][0]["action"] == "changed"
 
 
@@ -269,8 +280,10 @@ async def test_non_admins_are_refused_and_nothing_happens(env, caplog):
 
     assert [v.name for v in env.library.versions()] == ["0001"] and env.assistant.version == "0001"
     refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
-    assert refused == [f"refused {c} from non-admin user {STRANGER}" for c in
-                       ("/reload", "/corpus", "/rollback", "/remove", "/stats", "/stats", "upload", "button")]
+    assert refused == [
+        f"refused {c} from non-admin user {STRANGER}"
+        for c in ("/reload", "/corpus", "/rollback", "/remove", "/stats", "/stats", "upload", "button")
+    ]
     assert TOKEN not in caplog.text and "stubfile" not in caplog.text
 
 
@@ -324,8 +337,9 @@ async def test_rollback_restores_the_previous_answers(env):
         assert first_citation(cited).startswith("《测试促进条例》第三条")
 
         [rolled] = await send(stub, ADMIN, "/rollback")
-        assert rolled["plain_text"] == ("已回退到版本 0001（原版本 0002）。\n撤销了：\n"
-                                        "• 新增《测试促进条例》 编号 test_rules：5 条")
+        assert rolled["plain_text"] == (
+            "已回退到版本 0001（原版本 0002）。\n撤销了：\n• 新增《测试促进条例》 编号 test_rules：5 条"
+        )
         [answer] = await send(stub, OWNER, FIREFLY_QUESTION)
         assert "测试促进条例" not in answer["plain_text"]
         [gone] = await send(stub, OWNER, "/article test_rules 3")
@@ -372,8 +386,9 @@ async def test_remove_asks_first_and_reload_reingests_the_folder(env):
         preview = await upload(stub, ADMIN, "test_rules.md", firefly_rules().encode())
         await press(stub, ADMIN, preview, "确认")
         law = env.documents / "sme_law.md"
-        law.write_text(law.read_text(encoding="utf-8").replace("第一条 为了", "第一条 （修改后）为了"),
-                       encoding="utf-8")
+        law.write_text(
+            law.read_text(encoding="utf-8").replace("第一条 为了", "第一条 （修改后）为了"), encoding="utf-8"
+        )
         (env.documents / "broken.md").write_text("# 草稿\n\n还没有写条文。\n", encoding="utf-8")
         [reloaded] = await send(stub, ADMIN, "/reload")
         text = reloaded["plain_text"]
@@ -394,8 +409,11 @@ async def test_remove_asks_first_and_reload_reingests_the_folder(env):
 
 
 POWER_QUESTION = "我们厂要通电，电力公司非让用他们指定的施工队，还要另交一笔钱"
-POWER_EXAMPLE = {"doc": "bizenv", "article": 28,
-                 "questions": ["供电公司要求接电必须用他们指定的施工队伍，还另收费用，这合理吗？"]}
+POWER_EXAMPLE = {
+    "doc": "bizenv",
+    "article": 28,
+    "questions": ["供电公司要求接电必须用他们指定的施工队伍，还另收费用，这合理吗？"],
+}
 
 
 async def test_reload_picks_up_edited_example_questions(env):
@@ -413,8 +431,10 @@ async def test_reload_picks_up_edited_example_questions(env):
         with (examples / "bizenv.jsonl").open("a", encoding="utf-8") as lines:
             lines.write(json.dumps(POWER_EXAMPLE, ensure_ascii=False) + "\n")
         [reloaded] = await send(stub, ADMIN, "/reload")
-        assert reloaded["plain_text"] == ("已发布版本 0002（原版本 0001），现在按新版本回答：\n"
-                                          "• 文件没有变化；示例问题或检索设置有更新，检索索引已重建")
+        assert reloaded["plain_text"] == (
+            "已发布版本 0002（原版本 0001），现在按新版本回答：\n"
+            "• 文件没有变化；示例问题或检索设置有更新，检索索引已重建"
+        )
         [after] = await send(stub, OWNER, POWER_QUESTION)
         assert first_citation(after).startswith("《优化营商环境条例》第二十八条")
 
@@ -436,8 +456,10 @@ async def test_questions_are_answered_while_a_refresh_runs(env):
         real_build(store, folder)
 
     law = env.documents / "payment.md"
-    law.write_text(law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修订后）自"),
-                   encoding="utf-8")
+    law.write_text(
+        law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修订后）自"),
+        encoding="utf-8",
+    )
     questions = [LOAN_QUESTION, "大企业拖欠我们的货款怎么办？", "政府采购有没有给小企业预留份额？"]
     async with running_bot(env, build_index=held_build) as (stub, _app):
         stub.send_text(ADMIN, "/reload")
@@ -528,8 +550,12 @@ def kill_publish_half_way(data: Path, point: str) -> None:
     """Run a publish in another process and SIGKILL it while building or just before the switch."""
     process = subprocess.Popen(
         [sys.executable, "-c", KILLED_PUBLISH, str(data), point],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=PROJECT, text=True,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)})
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=PROJECT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
     process.stdin.write(firefly_rules())
     process.stdin.close()
     assert process.stdout.readline().strip() == "READY"

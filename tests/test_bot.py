@@ -33,8 +33,11 @@ LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
 
 
 @contextlib.asynccontextmanager
-async def running_bot(config, assistant, rate_limit: tuple[int, float] = (100, 1.0),
-                      ) -> AsyncIterator[tuple[BotApiStub, Application]]:
+async def running_bot(
+    config,
+    assistant,
+    rate_limit: tuple[int, float] = (100, 1.0),
+) -> AsyncIterator[tuple[BotApiStub, Application]]:
     """The bot polling the stub, started and stopped in the order `run_polling` uses."""
     with BotApiStub(token=TOKEN) as stub:
         config = copy.deepcopy(config)
@@ -98,8 +101,12 @@ async def test_start_help_and_commands_menu(served_config, assistant):
     async with running_bot(served_config, assistant) as (stub, _app):
         assert stub.commands == [{"command": name, "description": text} for name, text in COMMANDS]
         [welcome] = await ask(stub, 103, "/start")
-        for title in ("湖南省实施〈中小企业促进法〉办法", "中小企业促进法", "保障中小企业款项支付条例",
-                      "优化营商环境条例"):
+        for title in (
+            "湖南省实施〈中小企业促进法〉办法",
+            "中小企业促进法",
+            "保障中小企业款项支付条例",
+            "优化营商环境条例",
+        ):
             assert f"《{title}》" in welcome["plain_text"]
         assert "不构成法律意见" in welcome["plain_text"]
         assert labels(welcome) == EXAMPLE_QUESTIONS

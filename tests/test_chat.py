@@ -34,8 +34,9 @@ def chat(cli, monkeypatch, capsys, *lines: str) -> str:
 
 
 def test_chat_answers_looks_up_and_lists(cli, monkeypatch, capsys):
-    out = chat(cli, monkeypatch, capsys, LOAN_QUESTION, "/article 11", "/docs", "促进法第十九条", "/article",
-               "/quit", "/docs")
+    out = chat(
+        cli, monkeypatch, capsys, LOAN_QUESTION, "/article 11", "/docs", "促进法第十九条", "/article", "/quit", "/docs"
+    )
     assert out.startswith("您好") and "不构成法律意见" in out
     assert f"{HUNAN_11}第一款第（七）项【金融机构支持】\n" in out  # the answer
     assert f"{HUNAN_11}【金融机构支持】\n" in out  # the whole article
@@ -61,7 +62,12 @@ def test_ask_json_shape(cli, capsys):
     best = data["citations"][0]
     assert set(best) == {"doc", "article", "title", "paragraph", "item", "score"}
     assert (best["doc"], best["article"], best["title"], best["paragraph"], best["item"]) == (
-        "hunan", 11, "金融机构支持", 1, 7)
+        "hunan",
+        11,
+        "金融机构支持",
+        1,
+        7,
+    )
     assert data["citations"][0]["score"] >= data["citations"][1]["score"]
     assert data["answer"].startswith(HUNAN_11)
 

@@ -26,9 +26,15 @@ def test_every_setting_is_in_config_yaml():
 
 
 def test_environment_overrides(tmp_path):
-    config = load_config(PROJECT / "config.yaml", environ={
-        "POLICYBOT_DATA_DIR": str(tmp_path / "d"), "POLICYBOT_CORPUS_DIR": str(tmp_path / "c"),
-        "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot", "POLICYBOT_ADMIN_IDS": "7, 42"})
+    config = load_config(
+        PROJECT / "config.yaml",
+        environ={
+            "POLICYBOT_DATA_DIR": str(tmp_path / "d"),
+            "POLICYBOT_CORPUS_DIR": str(tmp_path / "c"),
+            "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
+            "POLICYBOT_ADMIN_IDS": "7, 42",
+        },
+    )
     assert config.data_path == tmp_path / "d"
     assert config.corpus_path == tmp_path / "c"
     assert config.telegram.base_url == "http://127.0.0.1:9/bot"
@@ -40,7 +46,9 @@ def test_example_questions_setting(tmp_path, monkeypatch):
     assert shipped.examples_path == PROJECT / "policy_corpus" / "examples"
     assert load_config(PROJECT / "config.yaml", environ={"POLICYBOT_EXAMPLES": "off"}).examples_path is None
     monkeypatch.chdir(tmp_path)  # a relative folder in the environment is read from where the command runs
-    assert load_config(PROJECT / "config.yaml", environ={"POLICYBOT_EXAMPLES": "mine"}).examples_path == tmp_path / "mine"
+    assert (
+        load_config(PROJECT / "config.yaml", environ={"POLICYBOT_EXAMPLES": "mine"}).examples_path == tmp_path / "mine"
+    )
 
 
 def test_unknown_key_is_an_error(tmp_path):
@@ -61,9 +69,15 @@ def test_wrong_type_names_the_key_and_the_file(tmp_path):
 
 
 def test_every_setting_can_come_from_the_environment(tmp_path):
-    config = load_config(PROJECT / "config.yaml", environ={
-        "POLICYBOT_SEARCH__TOP_K": "5", "POLICYBOT_EMBEDDINGS__BACKEND": "torch",
-        "POLICYBOT_ADMIN__USER_IDS": "1,2", "POLICYBOT_CORPUS__SOURCES": "a,b"})
+    config = load_config(
+        PROJECT / "config.yaml",
+        environ={
+            "POLICYBOT_SEARCH__TOP_K": "5",
+            "POLICYBOT_EMBEDDINGS__BACKEND": "torch",
+            "POLICYBOT_ADMIN__USER_IDS": "1,2",
+            "POLICYBOT_CORPUS__SOURCES": "a,b",
+        },
+    )
     assert config.search.top_k == 5
     assert config.embeddings.backend == "torch"
     assert config.admin.user_ids == [1, 2]

@@ -12,8 +12,11 @@ from embeddings.encoder import Encoder, ModelNotFoundError, onnx_available
 
 from .conftest import DOCUMENTS
 
-TEXTS = ["银行贷款到期了，能不能不还本金直接续贷？", "续贷",
-         "保障中小企业款项支付条例 第十五条 机关、事业单位和大型企业迟延支付中小企业款项的，应当支付逾期利息。" * 4]
+TEXTS = [
+    "银行贷款到期了，能不能不还本金直接续贷？",
+    "续贷",
+    "保障中小企业款项支付条例 第十五条 机关、事业单位和大型企业迟延支付中小企业款项的，应当支付逾期利息。" * 4,
+]
 
 needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnxruntime and onnx are not installed")
 
@@ -41,8 +44,11 @@ def test_onnx_export_gives_torch_vectors(export_dir, torch_vectors):
 
 def law_sentences(count: int = 120) -> list[str]:
     """Paragraphs of the default documents, short and long, as the index embeds them."""
-    lines = [line.strip() for path in sorted(DOCUMENTS.glob("*.md"))
-             for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        line.strip()
+        for path in sorted(DOCUMENTS.glob("*.md"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     lines = [line for line in lines if len(line) > 8 and not line.startswith(("#", "<!--"))]
     return lines[:: max(1, len(lines) // count)][:count]
 
@@ -77,9 +83,16 @@ def test_switching_to_int8_makes_the_index_stale(tmp_path):
     from .conftest import PROJECT
 
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(tmp_path)})
-    (tmp_path / INDEX_META).write_text(json.dumps({"format": INDEX_FORMAT, "model": config.embeddings.model,
-                                                   "backend": "onnx",
-                                                   "examples_sha": examples_fingerprint(config)}))
+    (tmp_path / INDEX_META).write_text(
+        json.dumps(
+            {
+                "format": INDEX_FORMAT,
+                "model": config.embeddings.model,
+                "backend": "onnx",
+                "examples_sha": examples_fingerprint(config),
+            }
+        )
+    )
     config.embeddings.backend = "torch"
     assert index_is_current(tmp_path, config)  # same vectors: no rebuild
     config.embeddings.backend = "onnx-int8"

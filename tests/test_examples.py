@@ -27,12 +27,17 @@ def write_examples(folder, lines):
 
 
 def test_read_examples_skips_bad_lines(tmp_path, caplog):
-    folder = write_examples(tmp_path / "examples", [
-        json.dumps({"doc": "payment", "article": 19, "questions": [EXAMPLE, "  "]}, ensure_ascii=False),
-        "not json",
-        json.dumps({"doc": "hunan", "article": 9, "sub": 1, "questions": ["第九条之一管什么？"]}, ensure_ascii=False),
-        json.dumps({"doc": "hunan", "questions": ["no article"]}),
-    ])
+    folder = write_examples(
+        tmp_path / "examples",
+        [
+            json.dumps({"doc": "payment", "article": 19, "questions": [EXAMPLE, "  "]}, ensure_ascii=False),
+            "not json",
+            json.dumps(
+                {"doc": "hunan", "article": 9, "sub": 1, "questions": ["第九条之一管什么？"]}, ensure_ascii=False
+            ),
+            json.dumps({"doc": "hunan", "questions": ["no article"]}),
+        ],
+    )
     with caplog.at_level(logging.WARNING):
         examples = read_examples(folder)
     assert examples == [Example("payment", 19, 0, EXAMPLE), Example("hunan", 9, 1, "第九条之一管什么？")]
@@ -50,8 +55,10 @@ def rank_of(folder, config, question, key):
     library = Library(config.data_path)
     with Store(library.current_dir() / "store.db", read_only=True) as store:
         build_index(store, folder, config)
-        articles = [(hit.doc_id, hit.article.number) for hit in Searcher.load(folder, config, store)
-                    .search(question, top_k=10).hits]
+        articles = [
+            (hit.doc_id, hit.article.number)
+            for hit in Searcher.load(folder, config, store).search(question, top_k=10).hits
+        ]
     return articles.index(key) + 1 if key in articles else None
 
 
@@ -59,10 +66,15 @@ def test_an_example_question_brings_its_article_first(indexed_config, tmp_path):
     without = copy.deepcopy(indexed_config)
     without.search.examples = "off"
     with_one = copy.deepcopy(indexed_config)
-    with_one.search.examples = str(write_examples(tmp_path / "examples", [
-        json.dumps({"doc": "payment", "article": 19, "questions": [EXAMPLE]}, ensure_ascii=False),
-        json.dumps({"doc": "payment", "article": 99, "questions": ["没有这一条"]}, ensure_ascii=False),
-    ]))
+    with_one.search.examples = str(
+        write_examples(
+            tmp_path / "examples",
+            [
+                json.dumps({"doc": "payment", "article": 19, "questions": [EXAMPLE]}, ensure_ascii=False),
+                json.dumps({"doc": "payment", "article": 99, "questions": ["没有这一条"]}, ensure_ascii=False),
+            ],
+        )
+    )
     (tmp_path / "off").mkdir()
     (tmp_path / "one").mkdir()
     assert rank_of(tmp_path / "off", without, QUESTION, ("payment", 19)) != 1
@@ -75,6 +87,10 @@ def test_changed_examples_make_the_index_stale(indexed_config, tmp_path):
     library = Library(indexed_config.data_path)
     assert index_is_current(library.current_dir(), indexed_config)
     changed = copy.deepcopy(indexed_config)
-    changed.search.examples = str(write_examples(tmp_path / "examples", [
-        json.dumps({"doc": "payment", "article": 19, "questions": [EXAMPLE]}, ensure_ascii=False)]))
+    changed.search.examples = str(
+        write_examples(
+            tmp_path / "examples",
+            [json.dumps({"doc": "payment", "article": 19, "questions": [EXAMPLE]}, ensure_ascii=False)],
+        )
+    )
     assert not index_is_current(library.current_dir(), changed)  # `policybot ingest` rebuilds it

@@ -43,8 +43,10 @@ def test_reingest_unchanged_corpus_changes_nothing(config):
 def test_changed_file_replaces_only_that_document(config, documents_copy):
     library, _ = publish(config, documents_copy)
     law = documents_copy / "payment.md"
-    law.write_text(law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修改后）自"),
-                   encoding="utf-8")
+    law.write_text(
+        law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修改后）自"),
+        encoding="utf-8",
+    )
     _, result = publish(config, documents_copy)
     actions = {c.doc_id: c.action for c in result.changes}
     assert actions == {"bizenv": "unchanged", "hunan": "unchanged", "payment": "changed", "sme_law": "unchanged"}
@@ -93,8 +95,17 @@ def test_cli_article_json_and_errors(config, capsys, monkeypatch):
     assert data["doc"] == "hunan" and data["number"] == 11 and data["title"] == "金融机构支持"
     assert data["paired_number"] == 10 and data["version"] == "current"
     assert len(data["paragraphs"][0]["items"]) == 7
-    assert set(data) >= {"doc", "doc_title", "version", "number", "title", "chapter", "paragraphs",
-                         "notes", "paired_number"}
+    assert set(data) >= {
+        "doc",
+        "doc_title",
+        "version",
+        "number",
+        "title",
+        "chapter",
+        "paragraphs",
+        "notes",
+        "paired_number",
+    }
     assert main(["article", "hunan", "十", "--version", "draft", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notes"] == ["对列项的顺序作了调整"]
 

@@ -20,8 +20,10 @@ def test_whole_collection_parses(capsys):
     report = {doc.id: numbering_problems(doc) for doc in loaded.documents}
     broken = {doc_id: problems for doc_id, problems in report.items() if problems}
     with capsys.disabled():
-        print(f"\nnational collection: {len(files)} files, {len(loaded.documents)} laws, {total} articles, "
-              f"{len(loaded.skipped)} without articles, {len(broken)} with non-consecutive numbering:")
+        print(
+            f"\nnational collection: {len(files)} files, {len(loaded.documents)} laws, {total} articles, "
+            f"{len(loaded.skipped)} without articles, {len(broken)} with non-consecutive numbering:"
+        )
         for doc_id, problems in sorted(broken.items()):
             print(f"  {doc_id}: {'; '.join(problems[:3])}")
     assert len(broken) < 20

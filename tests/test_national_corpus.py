@@ -26,8 +26,6 @@ SUBSET = [
 ]
 
 
-
-
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     """An assistant serving the default documents plus a few real laws from the national collection."""
@@ -48,8 +46,13 @@ def national(tmp_path_factory):
 def test_ids_are_paths_inside_the_collection(national):
     ids = {info.id for info in national.documents()}
     assert {"hunan", "sme_law", "payment", "bizenv"} <= ids
-    assert {"民法商法/公司法(2023-12-29)", "民法商法/公司法(2018-10-26)", "社会法/劳动合同法(2012-12-28)",
-            "民法典/继承编", "民法典/婚姻家庭编"} <= ids
+    assert {
+        "民法商法/公司法(2023-12-29)",
+        "民法商法/公司法(2018-10-26)",
+        "社会法/劳动合同法(2012-12-28)",
+        "民法典/继承编",
+        "民法典/婚姻家庭编",
+    } <= ids
     assert not any(doc_id.endswith("_index") for doc_id in ids)
 
 
@@ -105,10 +108,13 @@ def test_provincial_measure_still_answers_sme_questions(national):
     assert (answer.best.doc_id, answer.best.article.number) == ("hunan", 11)
 
 
-@pytest.mark.parametrize("question, number", [
-    ("银行放贷时非要我们搭售保险、还收一堆手续费，这合规吗？", 11),
-    ("我们是小企业，想发行债券融资，政府有没有补助或者奖励？", 15),
-])
+@pytest.mark.parametrize(
+    "question, number",
+    [
+        ("银行放贷时非要我们搭售保险、还收一堆手续费，这合规吗？", 11),
+        ("我们是小企业，想发行债券融资，政府有没有补助或者奖励？", 15),
+    ],
+)
 def test_policy_document_that_answers_comes_before_national_law(national, question, number):
     """The documents are searched as if served alone: national law on banking or bonds does not bury them."""
     answer = national.ask(question)

@@ -110,13 +110,31 @@ def test_markdown_items_belong_to_their_paragraph():
 
 
 def test_markdown_sections_headings_and_inserted_articles():
-    text = "\n".join([  # noqa: FLY002 -- one line per source line reads better
-        "# 示例法", "", "2020年1月1日 通过", "", "<!-- INFO END -->", "",
-        "## 第一章 总则", "", "### 第一节 一般规定", "",
-        "第一条 为了示例，制定本法。", "",
-        "第十条之一 插入的条文。", "",
-        "第一百二十三条 本条有两款：", "", "（一）第一项；", "", "（二）第二项。", "", "第二款内容。",
-    ])
+    text = "\n".join(
+        [  # noqa: FLY002 -- one line per source line reads better
+            "# 示例法",
+            "",
+            "2020年1月1日 通过",
+            "",
+            "<!-- INFO END -->",
+            "",
+            "## 第一章 总则",
+            "",
+            "### 第一节 一般规定",
+            "",
+            "第一条 为了示例，制定本法。",
+            "",
+            "第十条之一 插入的条文。",
+            "",
+            "第一百二十三条 本条有两款：",
+            "",
+            "（一）第一项；",
+            "",
+            "（二）第二项。",
+            "",
+            "第二款内容。",
+        ]
+    )
     doc = parse_document(text, "demo")
     assert [(a.number, a.sub) for a in doc.articles] == [(1, 0), (10, 1), (123, 0)]
     assert doc.articles[1].label == "第十条之一"
@@ -139,12 +157,25 @@ def test_document_without_articles_is_refused():
 
 
 def test_split_notes_keeps_law_parentheses():
-    assert split_notes("中小企业从省外引进我省紧缺职业（工种）的技师。") == ("中小企业从省外引进我省紧缺职业（工种）的技师。", [])
+    assert split_notes("中小企业从省外引进我省紧缺职业（工种）的技师。") == (
+        "中小企业从省外引进我省紧缺职业（工种）的技师。",
+        [],
+    )
     assert split_notes("……办理续贷。（移至第十六条第二款修改）") == ("……办理续贷。", ["移至第十六条第二款修改"])
 
 
-@pytest.mark.parametrize("text, number", [("十", 10), ("十一", 11), ("二十", 20), ("一百零五", 105),
-                                          ("一百二十三", 123), ("一千二百六十", 1260), ("两百", 200)])
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("十", 10),
+        ("十一", 11),
+        ("二十", 20),
+        ("一百零五", 105),
+        ("一百二十三", 123),
+        ("一千二百六十", 1260),
+        ("两百", 200),
+    ],
+)
 def test_chinese_numerals_both_ways(text, number):
     assert cn_to_int(text) == number
     if "两" not in text:

@@ -34,8 +34,12 @@ print(Library(data).publish(load_sources([Path(documents)]).documents, build).ve
 def slow_publish(tmp_path, documents_copy):
     """Another process publishing the default documents, caught in the middle of its index build."""
     marker = tmp_path / "building"
-    process = subprocess.Popen([sys.executable, "-c", SLOW_PUBLISH, str(tmp_path / "data"), str(documents_copy),
-                                str(marker)], cwd=PROJECT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_PUBLISH, str(tmp_path / "data"), str(documents_copy), str(marker)],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert process.poll() is None and time.monotonic() < deadline, "the other publish did not start"

@@ -26,9 +26,22 @@ def test_questions_and_feedback_round_trip(tmp_path):
         qid = log.log_question(42, answer("能续贷吗？"), "0001", at=NOW)
         logged = log.question(qid)
         assert (logged.user_id, logged.question, logged.abstained, logged.corpus_version) == (
-            42, "能续贷吗？", False, "0001")
-        assert logged.citations == [{"doc": "hunan", "article": 11, "sub": 0, "paragraph": 1, "item": None,
-                                     "score": 2.5, "reference": "《湖南办法》第十一条【金融机构支持】"}]
+            42,
+            "能续贷吗？",
+            False,
+            "0001",
+        )
+        assert logged.citations == [
+            {
+                "doc": "hunan",
+                "article": 11,
+                "sub": 0,
+                "paragraph": 1,
+                "item": None,
+                "score": 2.5,
+                "reference": "《湖南办法》第十一条【金融机构支持】",
+            }
+        ]
         log.log_feedback(qid, 42, 1)
         log.log_feedback(qid, 42, -1)
         log.log_feedback(qid, 7, 1)
@@ -50,8 +63,10 @@ def test_stats_counts_days_abstentions_feedback_and_unanswered(tmp_path):
         stats = log.stats(days=7, now=NOW)
     assert stats.questions == 4 and stats.abstained == 3 and stats.answered == 1
     assert stats.answered_share == 0.25
-    assert stats.per_day == [{"day": "2025-03-09", "questions": 2, "abstained": 1},
-                             {"day": "2025-03-10", "questions": 2, "abstained": 2}]
+    assert stats.per_day == [
+        {"day": "2025-03-09", "questions": 2, "abstained": 1},
+        {"day": "2025-03-10", "questions": 2, "abstained": 2},
+    ]
     assert stats.feedback == {"up": 1, "down": 0}
     assert stats.unanswered[0] == {"question": "天气怎么样", "times": 2}
     assert len(stats.unanswered) == 2
@@ -59,8 +74,10 @@ def test_stats_counts_days_abstentions_feedback_and_unanswered(tmp_path):
 
 def test_log_is_usable_from_several_threads(tmp_path):
     with QuestionLog(tmp_path / QUESTIONS_FILE) as log:
-        threads = [threading.Thread(target=lambda n=n: [log.log_question(n, answer(f"问题{n}"), None)
-                                                       for _ in range(20)]) for n in range(4)]
+        threads = [
+            threading.Thread(target=lambda n=n: [log.log_question(n, answer(f"问题{n}"), None) for _ in range(20)])
+            for n in range(4)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

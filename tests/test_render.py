@@ -23,14 +23,21 @@ from policy_corpus.store import DocumentInfo
 
 from .telegram_stub import parse_html
 
-DOC = DocumentInfo(id="demo", title="中华人民共和国示范<法>", cite_title="中华人民共和国示范<法>",
-                   source="demo.md", kind="markdown", content_hash="x",
-                   dates=["2020年1月1日 施行"], current_count=3, draft_count=2)
+DOC = DocumentInfo(
+    id="demo",
+    title="中华人民共和国示范<法>",
+    cite_title="中华人民共和国示范<法>",
+    source="demo.md",
+    kind="markdown",
+    content_hash="x",
+    dates=["2020年1月1日 施行"],
+    current_count=3,
+    draft_count=2,
+)
 
 
 def article(*paragraphs: str, number: int = 3, title: str = "", version: Version = Version.CURRENT) -> Article:
-    return Article(number, [Paragraph(i, text) for i, text in enumerate(paragraphs, 1)],
-                   version=version, title=title)
+    return Article(number, [Paragraph(i, text) for i, text in enumerate(paragraphs, 1)], version=version, title=title)
 
 
 def assert_messages(chunks: list[str], limit: int) -> str:
@@ -102,11 +109,17 @@ def test_article_text_is_escaped():
 
 
 def test_answer_quotes_best_provision_and_escapes_the_question():
-    best = Article(11, [Paragraph(1, "鼓励金融机构：", [Item(i, f"（{i}）措施{i}；" * 30) for i in range(1, 8)])],
-                   title="金融<支持>")
+    best = Article(
+        11,
+        [Paragraph(1, "鼓励金融机构：", [Item(i, f"（{i}）措施{i}；" * 30) for i in range(1, 8)])],
+        title="金融<支持>",
+    )
     other = article("拖欠 & 逾期利息。", number=17)
-    answer = Answer("<b>贷款</b> & 续贷", False,
-                    [Citation("demo", DOC.cite_title, best, 1, 7, 3.0), Citation("demo", DOC.cite_title, other)])
+    answer = Answer(
+        "<b>贷款</b> & 续贷",
+        False,
+        [Citation("demo", DOC.cite_title, best, 1, 7, 3.0), Citation("demo", DOC.cite_title, other)],
+    )
     plain, entities = parse_html(answer_html(answer))
     lines = plain.splitlines()
     assert lines[0] == "问：<b>贷款</b> & 续贷"
@@ -142,13 +155,27 @@ def test_docs_lists_titles_counts_and_dates():
 
 
 def law(doc_id: str, in_force: bool = True) -> DocumentInfo:
-    return DocumentInfo(id=doc_id, title=doc_id.split("/")[-1], cite_title=doc_id, source=doc_id + ".md",
-                        kind="markdown", content_hash="x", dates=[], current_count=10, draft_count=0,
-                        in_force=in_force, primary=False)
+    return DocumentInfo(
+        id=doc_id,
+        title=doc_id.split("/")[-1],
+        cite_title=doc_id,
+        source=doc_id + ".md",
+        kind="markdown",
+        content_hash="x",
+        dates=[],
+        current_count=10,
+        draft_count=0,
+        in_force=in_force,
+        primary=False,
+    )
 
 
-NATIONAL = [law("社会法/劳动合同法(2012-12-28)"), law("民法商法/公司法(2023-12-29)"),
-            law("民法商法/公司法(2018-10-26)", in_force=False), law("民法商法/商标法(2019-04-23)")]
+NATIONAL = [
+    law("社会法/劳动合同法(2012-12-28)"),
+    law("民法商法/公司法(2023-12-29)"),
+    law("民法商法/公司法(2018-10-26)", in_force=False),
+    law("民法商法/商标法(2019-04-23)"),
+]
 
 
 def test_welcome_and_docs_sum_up_national_law_instead_of_listing_it():

