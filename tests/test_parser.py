@@ -110,8 +110,8 @@ def test_markdown_items_belong_to_their_paragraph():
 
 
 def test_markdown_sections_headings_and_inserted_articles():
-    text = "\n".join(
-        [  # noqa: FLY002 -- one line per source line reads better
+    text = "\n".join(  # noqa: FLY002 -- one line per source line reads better
+        [
             "# 示例法",
             "",
             "2020年1月1日 通过",
