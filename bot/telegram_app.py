@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from html import escape
 from pathlib import Path
-from urllib.parse import urlparse
 
 from telegram import (
     BotCommandScopeChat,
@@ -562,14 +561,9 @@ def run_bot(config: Config, assistant: Assistant, token: str) -> None:
     redact_in_logs(token)
     application = build_application(config, assistant, token)
     if settings.mode == "webhook":
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        from .webhook import serve_webhook
+
+        asyncio.run(serve_webhook(application, assistant, settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 

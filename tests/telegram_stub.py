@@ -999,6 +999,16 @@ class BotApiStub:
     def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(self.bot_user)
 
+    def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {key: params.get(key) for key in ("url", "secret_token", "allowed_updates")}
+        return True
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """The queued updates, removed from the queue: for posting them to a webhook instead."""
+        with self._cond:
+            updates, self._updates = self._updates, []
+        return updates
+
     def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
