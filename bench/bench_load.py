@@ -86,8 +86,8 @@ def user_questions(pool: list[str], users: int, per_user: int) -> dict[int, list
 
 async def run(config: Config, assistant: Any, asked: dict[int, list[str]], pace: tuple[int, float] | None) -> dict:
     """All users at once; `pace` = (count, seconds) to stay within, or None to send everything now."""
-    from bot.render import SLOW_DOWN_TEXT
     from bot.telegram_app import build_application
+    from bot.texts import SLOW_DOWN_TEXT
 
     slow_down = SLOW_DOWN_TEXT.split("{", 1)[0]
     with TimedStub(token=TOKEN) as stub:

@@ -28,8 +28,8 @@ FIRST_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
 def child(data: str, backend: str | None) -> None:
     """What a server does at start: import, load the serving version, answer."""
     started = time.perf_counter()
-    from bot.answer import plain_answer
     from bot.assistant import Assistant
+    from bot.render import plain_answer
     from policy_corpus.config import load_config
 
     imported = time.perf_counter()

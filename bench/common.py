@@ -98,7 +98,7 @@ def answer_latency(assistant, questions: list[str], warmup: int = 10) -> dict:
     """Warm, in-process latency of the bot's path: question text → answer → reply text."""
     import time
 
-    from bot.answer import plain_answer
+    from bot.render import plain_answer
 
     for question in questions[:warmup]:  # first calls pay for lazy initialisation
         plain_answer(assistant.ask(question))

@@ -1,6 +1,6 @@
 """Staff keep the corpus current: upload a document (preview, then 确认), remove one, reload the
 corpus folder from disk, roll back, and read what owners asked. No Telegram imports: the bot's
-handlers call this, and `policybot ingest` shares `reload_from_disk`.
+handlers call this; `policybot ingest` and /reload share policy_corpus.reload.
 
 Every change is published as a new corpus version (`policy_corpus.library`: built in its own
 folder, switched in one atomic step, recorded in meta.json and history.jsonl); then the Assistant
@@ -13,6 +13,7 @@ An upload waiting for 确认 stays here, keyed by a short token that the buttons
 
 from __future__ import annotations
 
+import enum
 import logging
 import secrets
 import threading
@@ -20,7 +21,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from policy_corpus.config import Config
 from policy_corpus.errors import (
@@ -31,35 +31,29 @@ from policy_corpus.errors import (
 )
 from policy_corpus.library import (
     IndexBuilder,
-    Library,
     NothingPublishedError,
     PublishBusyError,
     PublishResult,
     VersionInfo,
 )
-from policy_corpus.model import Article, Document, Version
+from policy_corpus.model import Article, ChangeAction, Document, Version
 from policy_corpus.parser import numbering_problems, parse_document
 from policy_corpus.reader import decode_document
-from policy_corpus.sources import check_document_id, document_id, load_sources
+from policy_corpus.reload import UPLOAD_SOURCE, reload_from_disk
+from policy_corpus.sources import check_document_id, document_id
 from policy_corpus.store import Change, DocumentInfo
 
 from .assistant import Assistant
-from .conversation import ExpiredError, UsageError
+from .errors import ExpiredError, RefreshBusyError, UsageError
 from .questionlog import QuestionLog, Stats
-from .render import BUSY_TEXT, VERSION_NAMES
+from .texts import BUSY_TEXT, EXPIRED_TEXT, VERSION_NAMES
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_SOURCE = "telegram:"  # Document.source of an uploaded document: /reload keeps it
 MAX_ID_CHARS = 60
 PENDING_SECONDS = 3600  # an unconfirmed upload or removal is forgotten after an hour
 MAX_PENDING = 20
 NUMBERING_PROBLEMS_SHOWN = 10
-EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"
-
-
-class RefreshBusyError(UsageError):
-    """Another refresh is running; the serving corpus is untouched."""
 
 
 # ---------------------------------------------------------------- what staff read back
@@ -93,11 +87,20 @@ class RemovalPreview:
     from_disk: bool  # a /reload would bring it back while its file is in the corpus folder
 
 
+class StaffAction(str, enum.Enum):
+    """What staff did to the corpus."""
+
+    UPLOAD = "upload"
+    REMOVE = "remove"
+    RELOAD = "reload"
+    ROLLBACK = "rollback"
+
+
 @dataclass
 class Refreshed:
     """What an upload, removal, reload or rollback did to the serving corpus."""
 
-    action: str  # "upload", "remove", "reload", "rollback"
+    action: StaffAction
     version: str | None  # serving now
     previous: str | None
     published: bool  # False: nothing changed, nothing was published
@@ -117,58 +120,11 @@ class CorpusOverview:
 
 @dataclass
 class _Pending:
-    kind: str  # "upload" or "remove"
+    kind: StaffAction  # UPLOAD or REMOVE
     doc_id: str
     user_id: int
     document: Document | None = None
     created: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class Reloaded:
-    result: PublishResult
-    skipped: list[tuple[str, str]]
-    uploads_kept: list[str]
-
-
-# ---------------------------------------------------------------- the corpus folder on disk
-
-
-def reload_from_disk(
-    library: Library,
-    paths: list[Path],
-    build_index: IndexBuilder | None,
-    *,
-    published_by: str = "cli",
-    force: bool = False,
-) -> Reloaded:
-    """Publish the documents in `paths` over the serving version.
-
-    Documents uploaded through the bot stay (an upload takes precedence over a file with the same
-    id), a file that no longer parses keeps its served version, and a document whose file is gone
-    is removed.
-    """
-    loaded = load_sources(paths)
-    if not loaded.documents:
-        reasons = "".join(f"\n• {name}：{reason}" for name, reason in loaded.skipped[:10])
-        raise UsageError(
-            f"语料文件夹里没有找到含条文的文件（{', '.join(map(str, paths))}），正在服务的语料不变。{reasons}"
-        )
-    served = library.served_documents()
-    uploaded = {info.id for info in served if info.source.startswith(UPLOAD_SOURCE)}
-    broken = {_skipped_id(name) for name, _ in loaded.skipped}
-    on_disk = {doc.id for doc in loaded.documents}
-    add = [doc for doc in loaded.documents if doc.id not in uploaded]
-    remove = [info.id for info in served if info.id not in uploaded | on_disk | broken]
-    result = library.publish_update(add, remove, build_index, published_by=published_by, force=force, note="reload")
-    return Reloaded(result, loaded.skipped, sorted(on_disk & uploaded))
-
-
-def _skipped_id(name: str) -> str:
-    try:
-        return document_id(name)
-    except ValueError:
-        return name
 
 
 # ---------------------------------------------------------------- staff actions
@@ -251,7 +207,7 @@ class CorpusAdmin:
         if old is not None:
             with self.library.open_store() as store:
                 old_articles = store.articles(doc_id, version=None)
-        token = self._remember(_Pending("upload", doc_id, user_id, doc))
+        token = self._remember(_Pending(StaffAction.UPLOAD, doc_id, user_id, doc))
         logger.info("admin %s previewed an upload for %s", user_id, doc_id)
         return UploadPreview(
             token, doc_id, doc.title, old.title if old else None, compare_articles(old_articles, doc.articles), serving
@@ -266,7 +222,7 @@ class CorpusAdmin:
             raise UnknownDocumentError(f"没有编号为 {doc_id} 的文件。发送 /corpus 查看文件编号。")
         if len(served) == 1:
             raise UsageError("这是语料中唯一的文件，不能删除。")
-        token = self._remember(_Pending("remove", doc_id, user_id))
+        token = self._remember(_Pending(StaffAction.REMOVE, doc_id, user_id))
         return RemovalPreview(token, info, not info.source.startswith(UPLOAD_SOURCE))
 
     # ------------------------------------------------------------ confirm / cancel
@@ -276,7 +232,7 @@ class CorpusAdmin:
         with self._refreshing():
             pending = self._take(token)
             previous = self.library.current_name()
-            if pending.kind == "upload":
+            if pending.kind == StaffAction.UPLOAD:
                 result = self.library.publish_update(
                     [pending.document], (), self.build_index, published_by=str(user_id), note=f"upload {pending.doc_id}"
                 )
@@ -319,7 +275,7 @@ class CorpusAdmin:
                 self._switch(previous)
                 logger.info("admin %s reloaded the corpus: version %s", user_id, reloaded.result.version)
             return Refreshed(
-                "reload",
+                StaffAction.RELOAD,
                 reloaded.result.version,
                 previous,
                 reloaded.result.published,
@@ -339,7 +295,7 @@ class CorpusAdmin:
                 raise UsageError("没有保留更早的版本，无法回退。") from None
             self._switch(previous)
             logger.info("admin %s rolled back from version %s to %s", user_id, previous, target)
-            return Refreshed("rollback", target, previous, True, undone=left.changes if left else [])
+            return Refreshed(StaffAction.ROLLBACK, target, previous, True, undone=left.changes if left else [])
 
     # ------------------------------------------------------------ reading
 
@@ -429,7 +385,7 @@ def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChan
 
 
 def _changed(result: PublishResult) -> list[Change]:
-    return [change for change in result.changes if change.action != "unchanged"] if result.published else []
+    return [change for change in result.changes if change.action != ChangeAction.UNCHANGED] if result.published else []
 
 
 def _in_chinese(problem: str) -> str:

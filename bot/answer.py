@@ -67,33 +67,3 @@ class Answer:
     @property
     def best(self) -> Citation | None:
         return self.citations[0] if self.citations else None
-
-
-ABSTAIN_TEXT = (
-    "抱歉，现有文件里没有找到与这个问题直接相关的条文。\n"
-    "可以换个说法再问，写明具体事项（如“贷款续贷”“拖欠货款”“政府采购”）；"
-    "发送 /docs 查看收录的文件，或用 /article 条号 直接查看条文。"
-)
-DISCLAIMER = "以上为法规原文摘录，仅供参考，不构成法律意见。"
-
-
-def plain_answer(answer: Answer) -> str:
-    """The answer as plain text (terminal and `policybot ask`)."""
-    if answer.abstained or answer.best is None:
-        return ABSTAIN_TEXT
-    best = answer.best
-    lines = [best.reference, best.quote()]
-    if best.is_excerpt:
-        lines.append(f"（节选，全文：{best.article_reference}）")
-    others = answer.citations[1:]
-    if others:
-        lines.append("")
-        lines.append("相关条款：")
-        lines += [f"· {c.reference} {first_line(c.quote())}" for c in others]
-    lines += ["", DISCLAIMER]
-    return "\n".join(lines)
-
-
-def first_line(text: str, limit: int = 60) -> str:
-    line = text.split("\n", 1)[0]
-    return line if len(line) <= limit else line[: limit - 1] + "…"

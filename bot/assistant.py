@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,12 @@ class _Serving:
     """One loaded corpus version. Its store is closed once it is retired and no call uses it."""
 
     version: str
+    folder: Path
     store: Store
-    searcher: Any
+    searcher: Any = None  # loaded with the version, or on the first question (Assistant(search_at_start=False))
     users: int = 0
     retired: bool = False
+    loading: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Assistant:
@@ -71,8 +73,11 @@ class Assistant:
     finish on the old version, whose store is closed only when the last such call is done.
     """
 
-    def __init__(self, config: Config, library: Library | None = None) -> None:
+    def __init__(self, config: Config, library: Library | None = None, *, search_at_start: bool = True) -> None:
+        """`search_at_start=False`: the search index and model load on the first question, not before (lookups
+        such as `policybot article` need neither)."""
         self.config = config
+        self.search_at_start = search_at_start
         self.library = library or Library(config.data_path, config.corpus.keep_versions)
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
@@ -99,23 +104,30 @@ class Assistant:
             name = self.library.current_name()
             if name is None or name == self.version:
                 return False
-            from embeddings.search import Searcher
-
             folder = self.library.versions_dir / name
-            store = Store(folder / "store.db", read_only=True)
-            try:
-                searcher = Searcher.load(folder, self.config, store)
-            except BaseException:
-                store.close()
-                raise
+            serving = _Serving(name, folder, Store(folder / "store.db", read_only=True))
+            if self.search_at_start:
+                try:
+                    self._load_searcher(serving)
+                except BaseException:
+                    serving.store.close()
+                    raise
             with self._lock:  # swap store and searcher together: a call sees one version or the other
-                old, self._serving = self._serving, _Serving(name, store, searcher)
+                old, self._serving = self._serving, serving
                 close_old = old is not None and old.users == 0
                 if old is not None:
                     old.retired = True
             if close_old:
                 old.store.close()
             return True
+
+    def _load_searcher(self, serving: _Serving) -> Any:
+        with serving.loading:
+            if serving.searcher is None:
+                from embeddings.search import Searcher
+
+                serving.searcher = Searcher.load(serving.folder, self.config, serving.store)
+        return serving.searcher
 
     @contextmanager
     def _use(self) -> Iterator[_Serving]:
@@ -144,7 +156,7 @@ class Assistant:
         """Answer a free-text question with the provisions that apply, or abstain."""
         top_k = top_k or self.config.search.top_k
         with self._use() as serving:
-            result = serving.searcher.search(question, top_k=top_k + 5)
+            result = self._load_searcher(serving).search(question, top_k=top_k + 5)
         citations = [
             Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score) for hit in result.hits
         ]

@@ -8,16 +8,17 @@ from typing import TextIO
 
 from policy_corpus.errors import CorpusError
 
-from .answer import plain_answer
-from .conversation import Conversation, UsageError
+from .conversation import Conversation
+from .errors import UsageError
 from .render import (
-    UNKNOWN_COMMAND_TEXT,
     article_plain,
     diff_plain,
     docs_plain,
     format_help,
     format_welcome,
+    plain_answer,
 )
+from .texts import UNKNOWN_COMMAND_TEXT
 
 QUIT = ("/quit", "/exit")
 CHAT_COMMANDS = [("quit", "退出")]

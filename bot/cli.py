@@ -25,19 +25,18 @@ from pathlib import Path
 from embeddings.build import make_index_builder, served_index_is_stale
 from embeddings.encoder import ModelNotFoundError
 from embeddings.search import MODES, IndexMismatchError
-from policy_corpus.citation import diff_text
 from policy_corpus.config import Config, ConfigError, load_config
 from policy_corpus.errors import CorpusError
 from policy_corpus.library import Library, NothingPublishedError, PublishBusyError
-from policy_corpus.model import Article, Version
+from policy_corpus.model import ChangeAction, Version
 from policy_corpus.numerals import parse_article_ref
-from policy_corpus.store import Store
+from policy_corpus.reload import reload_from_disk
 
-from .admin import reload_from_disk
-from .answer import Answer, plain_answer
-from .assistant import Assistant, DiffView
-from .conversation import Conversation, UsageError
-from .render import diff_plain, document_counts, format_article
+from .answer import Answer
+from .assistant import ArticleView, Assistant
+from .conversation import Conversation
+from .errors import UsageError
+from .render import article_plain, diff_plain, document_counts, plain_answer
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -180,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
-    library = Library(config.data_path, config.corpus.keep_versions)
+    library = corpus_library(config)
     # an index from an older policybot, or built with another model or examples, is rebuilt even if no text changed
     stale = served_index_is_stale(library, config)
     if args.if_missing and library.current_name() is not None and not stale:
@@ -198,26 +197,25 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(ingest_json(reloaded), ensure_ascii=False, indent=1))
         return 0
     for change in result.changes:
-        if change.action == "removed":
+        if change.action == ChangeAction.REMOVED:
             print(f"{change.doc_id}\t(removed)")
             continue
         counts = f"current {change.current_count}"
         if change.draft_count:
             counts += f", draft {change.draft_count}"
-        print(f"{change.doc_id}\t{change.title}\t{counts}\t{change.action}")
+        print(f"{change.doc_id}\t{change.title}\t{counts}\t{change.action.value}")
     state = (
         f"published version {result.version}" if result.published else f"unchanged, serving version {result.version}"
     )
     print(
-        f"{len(result.changes) - sum(c.action == 'removed' for c in result.changes)} documents; {state}",
+        f"{len(result.changes) - sum(c.action == ChangeAction.REMOVED for c in result.changes)} documents; {state}",
         file=sys.stderr,
     )
     return 0
 
 
 def cmd_docs(args: argparse.Namespace, config: Config) -> int:
-    with open_store(config) as store:
-        infos = store.documents()
+    infos = lookup_assistant(config).documents()
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], ensure_ascii=False, indent=1))
         return 0
@@ -228,46 +226,32 @@ def cmd_docs(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_article(args: argparse.Namespace, config: Config) -> int:
     number, sub = parse_article_ref(args.number)
-    with open_store(config) as store:
-        info = store.document(args.doc)
-        article = store.article(args.doc, number, Version(args.version), sub)
+    view = lookup_assistant(config).article(args.doc, number, Version(args.version), sub)
     if args.json:
-        print(json.dumps(article_json(args.doc, info.cite_title, article), ensure_ascii=False, indent=1))
+        print(json.dumps(article_json(view), ensure_ascii=False, indent=1))
     else:
-        print(format_article(info.cite_title, article))
+        print(article_plain(view))
     return 0
 
 
 def cmd_diff(args: argparse.Namespace, config: Config) -> int:
     number, sub = parse_article_ref(args.number)
-    with open_store(config) as store:
-        info = store.document(args.doc)
-        current = store.article(args.doc, number, Version.CURRENT, sub)
-        if not info.draft_count:
-            raise UsageError(f"《{info.title}》只有一个版本，没有修订草案可比较。")
-        draft = None
-        if current.paired_number is not None:
-            draft = store.article(args.doc, current.paired_number, Version.DRAFT)
-    segments = diff_text(draft.text, current.text) if draft is not None else []
+    view = lookup_assistant(config).diff(args.doc, number, sub)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "doc": args.doc,
-                    "doc_title": info.cite_title,
-                    "article": current.number,
-                    "sub": current.sub,
-                    "draft_article": draft.number if draft is not None else None,
-                    "draft": draft.text if draft is not None else None,
-                    "current": current.text,
-                    "segments": [{"op": DIFF_OPS[s.op], "text": s.text} for s in segments],
-                },
-                ensure_ascii=False,
-                indent=1,
-            )
-        )
+        draft = view.draft
+        data = {
+            "doc": view.doc.id,
+            "doc_title": view.doc.cite_title,
+            "article": view.current.number,
+            "sub": view.current.sub,
+            "draft_article": draft.number if draft is not None else None,
+            "draft": draft.text if draft is not None else None,
+            "current": view.current.text,
+            "segments": [{"op": DIFF_OPS[s.op], "text": s.text} for s in view.segments],
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=1))
         return 0
-    print(diff_plain(DiffView(info, current, draft, segments)))
+    print(diff_plain(view))
     return 0
 
 
@@ -308,7 +292,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     if not args.file.exists():
         raise UsageError(f"question file {args.file} does not exist")
     questions = read_questions(args.file)
-    library = Library(config.data_path)
+    library = corpus_library(config)
     with library.open_store() as store:
         report = evaluate(Searcher.load(library.current_dir(), config, store), questions, args.mode)
     figures = report.as_dict()
@@ -356,14 +340,23 @@ def cmd_health(args: argparse.Namespace, config: Config) -> int:
 # ---------------------------------------------------------------- helpers
 
 
-def open_store(config: Config) -> Store:
-    return Library(config.data_path).open_store()
+def corpus_library(config: Config) -> Library:
+    """The data folder's published versions, as every command sees them."""
+    return Library(config.data_path, config.corpus.keep_versions)
+
+
+def lookup_assistant(config: Config) -> Assistant:
+    """The assistant for lookups (article, diff): the store only; the model loads if a question comes."""
+    library = corpus_library(config)
+    library.current_dir()  # says to run `policybot ingest` if nothing is published
+    return Assistant(config, library, search_at_start=False)
 
 
 def load_assistant(config: Config) -> Assistant:
     """The assistant on the serving corpus version (loads the embedding model: seconds)."""
-    Library(config.data_path).current_dir()  # says to run `policybot ingest` if nothing is published
-    return Assistant(config)
+    library = corpus_library(config)
+    library.current_dir()  # says to run `policybot ingest` if nothing is published
+    return Assistant(config, library)
 
 
 def quiet_logs(args: argparse.Namespace) -> None:
@@ -402,7 +395,13 @@ def ingest_json(reloaded) -> dict:
         "version": result.version,
         "published": result.published,
         "documents": [
-            {"doc": c.doc_id, "title": c.title, "action": c.action, "current": c.current_count, "draft": c.draft_count}
+            {
+                "doc": c.doc_id,
+                "title": c.title,
+                "action": c.action.value,
+                "current": c.current_count,
+                "draft": c.draft_count,
+            }
             for c in result.changes
         ],
         "skipped": [{"file": name, "reason": reason} for name, reason in reloaded.skipped],
@@ -410,21 +409,9 @@ def ingest_json(reloaded) -> dict:
     }
 
 
-def article_json(doc_id: str, doc_title: str, article: Article) -> dict:
-    return {
-        "doc": doc_id,
-        "doc_title": doc_title,
-        "version": article.version.value,
-        "number": article.number,
-        "sub": article.sub,
-        "label": article.label,
-        "title": article.title,
-        "chapter": article.chapter,
-        "paragraphs": article.paragraphs_data(),
-        "notes": article.notes,
-        "paired_number": article.paired_number,
-        "status": article.status.value if article.status else None,
-    }
+def article_json(view: ArticleView) -> dict:
+    """`policybot article --json`: the document, then the article as the store keeps it."""
+    return {"doc": view.doc.id, "doc_title": view.doc.cite_title, **view.article.as_dict()}
 
 
 if __name__ == "__main__":

@@ -14,16 +14,9 @@ from policy_corpus.store import DocumentInfo
 
 from .answer import Answer, Citation
 from .assistant import ArticleView, Assistant, DiffView
+from .errors import ExpiredError, UsageError
 from .questionlog import LoggedQuestion, QuestionLog
-from .render import ARTICLE_USAGE, DIFF_USAGE
-
-
-class UsageError(ValueError):
-    """Input a person must correct; the message (Chinese for owners) says how."""
-
-
-class ExpiredError(UsageError):
-    """A button refers to a question the log no longer has."""
+from .texts import ARTICLE_USAGE, DIFF_USAGE
 
 
 @dataclass

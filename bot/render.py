@@ -1,69 +1,39 @@
-"""What people read: answers, articles, diffs and listings as Telegram HTML or terminal text.
+"""The formatter: answers, articles, diffs and listings as Telegram HTML or terminal text.
 
 No Telegram imports. Every piece of law and user text goes through `html.escape` in HTML output
-(Telegram refuses a whole message for one stray `<` or `&`), and `split_message` cuts long HTML
-into messages within Telegram's limit without breaking tags or entities.
+(Telegram refuses a whole message for one stray `<` or `&`); the words themselves are in
+bot/texts.py, and cutting long HTML into Telegram-sized messages in bot/telegram_split.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import datetime, timezone
 from html import escape
-from typing import TYPE_CHECKING
 
 from policy_corpus.citation import Segment, cite, short_title
-from policy_corpus.model import Article, Version
+from policy_corpus.model import Article, ChangeAction, DraftStatus
 from policy_corpus.sources import from_collection
 from policy_corpus.store import DocumentInfo
 
-from .answer import ABSTAIN_TEXT, DISCLAIMER, Answer, Citation, first_line
+from .admin import CorpusOverview, Refreshed, RemovalPreview, StaffAction, UploadPreview
+from .answer import Answer, Citation
 from .assistant import ArticleView, DiffView
+from .questionlog import Stats
+from .texts import (
+    ABSTAIN_TEXT,
+    ACTION_NAMES,
+    ADMIN_COMMANDS,
+    COMMANDS,
+    DISCLAIMER,
+    EXAMPLE_QUESTIONS,
+    UPLOAD_TIP,
+    VERSION_NAMES,
+)
 
-if TYPE_CHECKING:
-    from .admin import CorpusOverview, Refreshed, RemovalPreview, UploadPreview
-    from .questionlog import Stats
-
-MESSAGE_LIMIT = 4096  # Telegram's limit per message
 RELATED_SHOWN = 2  # provisions listed one line each under the best one
 QUESTION_SHOWN = 60  # characters of the question repeated above its answer
 
-# The command menu (set_my_commands) and /help; descriptions are what owners read.
-COMMANDS: list[tuple[str, str]] = [
-    ("start", "开始使用：能查什么、示例问题"),
-    ("help", "命令和提问技巧"),
-    ("article", "查看条文：/article 11 或 /article sme_law 19"),
-    ("diff", "湖南办法修订前后对比：/diff 11"),
-    ("docs", "收录的文件"),
-]
-# Staff only: shown in /help and the command menu of admins' chats, never in everyone's menu.
-ADMIN_COMMANDS: list[tuple[str, str]] = [
-    ("corpus", "管理员：正在服务的语料版本、文件和旧版本"),
-    ("reload", "管理员：从语料文件夹（含示例问题）重新收录并发布"),
-    ("rollback", "管理员：回退到上一个版本"),
-    ("remove", "管理员：删除文件：/remove 编号"),
-    ("stats", "管理员：提问统计：/stats 7"),
-]
-EXAMPLE_QUESTIONS = [
-    "银行贷款到期了，能不能不还本金直接续贷？",
-    "大企业拖欠我们的货款怎么办？",
-    "政府采购有没有给小企业预留份额？",
-]
-ARTICLE_USAGE = "用法：/article 条号，如 /article 11（湖南办法）；其他文件写上编号：/article sme_law 19（编号见 /docs）"
-DIFF_USAGE = "用法：/diff 条号，如 /diff 11（湖南办法修订草案与二次审议稿的对比）"
-SLOW_DOWN_TEXT = "您发得有点快，请等 {seconds} 秒再问。"
-UNKNOWN_COMMAND_TEXT = "没有这个命令。发送 /help 查看可用的命令。"
-ERROR_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。"
-NOT_ADMIN_TEXT = "抱歉，这个操作仅限管理员使用。"
-BUSY_TEXT = "正在更新，请稍候。上一项更新完成后再试。"
-REMOVE_USAGE = "用法：/remove 文件编号，如 /remove payment（编号见 /corpus）"
-STATS_USAGE = "用法：/stats [天数]，如 /stats 7（默认 7 天，最多 365 天）"
-CANCELLED_TEXT = "已取消，正在服务的语料没有改动。"
-PUBLISHING_TEXT = "正在发布，请稍候…"
-UPLOAD_TIP = "上传文件：直接发送 .txt / .md / .docx 文件（UTF-8 或 GB18030），在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
-VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
-ACTION_NAMES = {"added": "新增", "changed": "修改", "removed": "删除"}
 LABELS_SHOWN = 15
 
 
@@ -155,6 +125,28 @@ def more_html(citations: list[Citation]) -> str:
     return "\n".join(parts)
 
 
+def plain_answer(answer: Answer) -> str:
+    """The answer as plain text (terminal and `policybot ask`)."""
+    if answer.abstained or answer.best is None:
+        return ABSTAIN_TEXT
+    best = answer.best
+    lines = [best.reference, best.quote()]
+    if best.is_excerpt:
+        lines.append(f"（节选，全文：{best.article_reference}）")
+    others = answer.citations[1:]
+    if others:
+        lines.append("")
+        lines.append("相关条款：")
+        lines += [f"· {c.reference} {first_line(c.quote())}" for c in others]
+    lines += ["", DISCLAIMER]
+    return "\n".join(lines)
+
+
+def first_line(text: str, limit: int = 60) -> str:
+    line = text.split("\n", 1)[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 # ---------------------------------------------------------------- articles, diffs, documents
 
 
@@ -167,7 +159,7 @@ def format_article(doc_title: str, article: Article, fmt: Markup = Plain) -> str
     if article.notes:
         lines.append(fmt.italic("注：" + "；".join(article.notes)))
     if article.status is not None and article.paired_number is None:
-        fate = "已移动" if article.status.value == "moved" else "已删去"
+        fate = "已移动" if article.status == DraftStatus.MOVED else "已删去"
         lines.append(fmt.italic(f"（此条在二次审议稿中{fate}）"))
     return "\n".join(lines)
 
@@ -333,7 +325,7 @@ def removal_html(preview: RemovalPreview) -> str:
 
 def refreshed_html(result: Refreshed) -> str:
     """What an upload, removal, reload or rollback did."""
-    if result.action == "rollback":
+    if result.action == StaffAction.ROLLBACK:
         lines = [Html.bold(f"已回退到版本 {result.version}") + escape(f"（原版本 {result.previous}）。")]
         if result.undone:
             lines.append("撤销了：")
@@ -420,7 +412,7 @@ def publisher(by: str) -> str:
 
 def _change_line(change: dict) -> str:
     action = ACTION_NAMES.get(change["action"], change["action"])
-    if change["action"] == "removed":
+    if change["action"] == ChangeAction.REMOVED:
         return f"• {action} 编号 {change['doc_id']}"
     counts = f"{change['current_count']} 条" + (
         f"（修订草案 {change['draft_count']} 条）" if change["draft_count"] else ""
@@ -448,87 +440,3 @@ def _labels(labels: list[str]) -> str:
 
 def _time(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-# ---------------------------------------------------------------- splitting long messages
-
-# A tag, an entity, or one character: the units a message may be cut between.
-TOKEN = re.compile(r"<[^<>]*>|&#?[0-9A-Za-z]+;|[\s\S]")
-TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^>]*>")
-SENTENCE_ENDS = "。；！？"
-# Cut priorities: a blank line, a line break, the end of a sentence, anywhere.
-BLANK_LINE, LINE, SENTENCE, ANYWHERE = 3, 2, 1, 0
-
-
-def text_size(text: str) -> int:
-    """Length in UTF-16 units, tags included: an upper bound of what Telegram counts."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Cut HTML into messages of at most `limit`, at paragraph boundaries where possible.
-
-    Never cuts inside a tag or entity; tags open at a cut are closed before it and reopened after.
-    """
-    chunks: list[str] = []
-    rest = text.strip("\n")
-    while text_size(rest) > limit:
-        head, rest = _cut(rest, limit)
-        chunks.append(head)
-    if rest:
-        chunks.append(rest)
-    return chunks
-
-
-def _cut(text: str, limit: int) -> tuple[str, str]:
-    """Split off the first message of `text`: (head with open tags closed, rest with them reopened)."""
-    stack: list[tuple[str, str]] = []  # (name, opening tag) of the tags open so far
-    best: dict[int, tuple[int, list[tuple[str, str]], int]] = {}  # priority → (end offset, stack, size)
-    size = 0
-    last_text = ""  # the last two characters of text, to tell a blank line from a line break
-    tokens = TOKEN.finditer(text)
-    token = next(tokens, None)
-    while token is not None and size <= limit:
-        following = next(tokens, None)
-        tag = TAG.fullmatch(token.group())
-        if tag and tag.group(1):
-            if stack and stack[-1][0] == tag.group(2).lower():
-                stack.pop()
-        elif tag:
-            stack.append((tag.group(2).lower(), token.group()))
-        else:  # an entity stands for one character that is neither a line break nor 。
-            last_text = (last_text + (token.group() if len(token.group()) == 1 else "x"))[-2:]
-        size += text_size(token.group())
-        # Never end a message just after an opening tag or just before a closing one.
-        if not (tag and not tag.group(1)) and not (following and following.group().startswith("</")):
-            cost = size + sum(text_size(f"</{name}>") for name, _ in stack)
-            if cost <= limit:
-                best[_priority(last_text)] = (token.end(), list(stack), cost)
-        token = following
-    end, open_tags = _choose(best, limit, text)
-    head = text[:end].rstrip("\n") + "".join(f"</{name}>" for name, _ in reversed(open_tags))
-    rest = "".join(opening for _, opening in open_tags) + text[end:].lstrip("\n")
-    return head, rest
-
-
-def _priority(last_text: str) -> int:
-    if last_text == "\n\n":
-        return BLANK_LINE
-    if last_text.endswith("\n"):
-        return LINE
-    if last_text[-1:] in SENTENCE_ENDS:
-        return SENTENCE
-    return ANYWHERE
-
-
-def _choose(
-    best: dict[int, tuple[int, list[tuple[str, str]], int]], limit: int, text: str
-) -> tuple[int, list[tuple[str, str]]]:
-    """The best cut: the highest priority that still fills a fair part of the message."""
-    for priority in (BLANK_LINE, LINE, SENTENCE, ANYWHERE):
-        if priority in best and best[priority][2] >= limit // 3:
-            return best[priority][0], best[priority][1]
-    if not best:
-        raise ValueError(f"message limit {limit} is too small for {text[:40]!r}…")
-    index, stack, _ = best[max(best)]
-    return index, stack

@@ -48,21 +48,11 @@ from policy_corpus.errors import CorpusError
 
 from .admin import CorpusAdmin
 from .assistant import Assistant
-from .conversation import Asked, Conversation, ExpiredError, UsageError
+from .conversation import Asked, Conversation
+from .errors import ExpiredError, UsageError
 from .questionlog import QUESTIONS_FILE, QuestionLog
 from .ratelimit import RateLimiter
 from .render import (
-    ADMIN_COMMANDS,
-    CANCELLED_TEXT,
-    COMMANDS,
-    ERROR_TEXT,
-    EXAMPLE_QUESTIONS,
-    NOT_ADMIN_TEXT,
-    PUBLISHING_TEXT,
-    REMOVE_USAGE,
-    SLOW_DOWN_TEXT,
-    STATS_USAGE,
-    UNKNOWN_COMMAND_TEXT,
     Html,
     admin_help_html,
     answer_html,
@@ -76,8 +66,21 @@ from .render import (
     preview_html,
     refreshed_html,
     removal_html,
-    split_message,
     stats_html,
+)
+from .telegram_split import split_message
+from .texts import (
+    ADMIN_COMMANDS,
+    CANCELLED_TEXT,
+    COMMANDS,
+    ERROR_TEXT,
+    EXAMPLE_QUESTIONS,
+    NOT_ADMIN_TEXT,
+    PUBLISHING_TEXT,
+    REMOVE_USAGE,
+    SLOW_DOWN_TEXT,
+    STATS_USAGE,
+    UNKNOWN_COMMAND_TEXT,
 )
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import UnknownDocumentError
-from .model import Document, Version
+from .model import ChangeAction, Document, Version
 from .store import Change, DocumentInfo, Store
 
 STORE_FILE = "store.db"
@@ -186,7 +186,7 @@ class Library:
             with Store(self.versions_dir / parent / STORE_FILE, read_only=True) as store:
                 if _unchanged(store, docs, remove_missing):
                     changes = [
-                        Change(d.id, "unchanged", d.title, d.count(Version.CURRENT), d.count(Version.DRAFT))
+                        Change(d.id, ChangeAction.UNCHANGED, d.title, d.count(Version.CURRENT), d.count(Version.DRAFT))
                         for d in docs
                     ]
                     return PublishResult(parent, False, changes)
@@ -202,7 +202,12 @@ class Library:
             if build_index is not None:
                 build_index(store, build)
         info = VersionInfo(
-            name, time.time(), published_by, parent, [asdict(c) for c in changes if c.action != "unchanged"], note
+            name,
+            time.time(),
+            published_by,
+            parent,
+            [asdict(c) for c in changes if c.action != ChangeAction.UNCHANGED],
+            note,
         )
         _write_atomic(build / META_FILE, json.dumps(asdict(info), ensure_ascii=False, indent=1))
         _fsync_dir(build)
@@ -249,7 +254,7 @@ class Library:
         counts = {info.id: (info.current_count, info.draft_count) for info in served}
         added = {doc.id for doc in add}
         for change in result.changes:  # a kept document has no articles in memory: use the stored counts
-            if change.doc_id in counts and change.doc_id not in added and change.action == "unchanged":
+            if change.doc_id in counts and change.doc_id not in added and change.action == ChangeAction.UNCHANGED:
                 change.current_count, change.draft_count = counts[change.doc_id]
         return result
 

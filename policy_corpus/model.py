@@ -16,6 +16,22 @@ class Version(str, enum.Enum):
     DRAFT = "draft"
 
 
+class DocumentKind(str, enum.Enum):
+    """How a document's source is laid out."""
+
+    MARKDOWN = "markdown"  # `# title`, dated lines, then 第N条 articles (the national collection's shape)
+    COMPARISON = "comparison"  # a 修改对照稿: each article as the draft, then the current wording
+
+
+class ChangeAction(str, enum.Enum):
+    """What a publish did to one document."""
+
+    ADDED = "added"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    REMOVED = "removed"
+
+
 class DraftStatus(str, enum.Enum):
     """What became of a draft article in the current wording."""
 
@@ -83,6 +99,22 @@ class Article:
             for p in self.paragraphs
         ]
 
+    def as_dict(self) -> dict:
+        """The article as plain data (the store's columns and `policybot article --json`)."""
+        return {
+            "version": self.version.value,
+            "number": self.number,
+            "sub": self.sub,
+            "label": self.label,
+            "title": self.title,
+            "chapter": self.chapter,
+            "text": self.text,
+            "paragraphs": self.paragraphs_data(),
+            "notes": self.notes,
+            "paired_number": self.paired_number,
+            "status": self.status.value if self.status else None,
+        }
+
 
 @dataclass
 class Document:
@@ -92,7 +124,7 @@ class Document:
     title: str
     articles: list[Article]
     source: str = ""  # file name it came from
-    kind: str = "markdown"  # "markdown" or "comparison"
+    kind: DocumentKind = DocumentKind.MARKDOWN
     primary: bool = True  # from the first source (the policy documents), not from background collections
     code_title: str = ""  # for a part of a code (民法典/合同编): the code's title, used in citations
     part: str = ""  # the part's own heading, e.g. 合同编

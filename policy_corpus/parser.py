@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import NoArticlesError
-from .model import Article, Document, DraftStatus, Item, Paragraph, Version
+from .model import Article, Document, DocumentKind, DraftStatus, Item, Paragraph, Version
 from .numerals import NUMERAL_RE, cn_to_int
 
 # 笫 is a common typo for 第 in the sources; "第一百二十四 条" with a stray space occurs too.
@@ -143,7 +143,7 @@ def parse_markdown_law(text: str, doc_id: str, source: str = "") -> Document:
         title=title,
         articles=articles,
         source=source,
-        kind="markdown",
+        kind=DocumentKind.MARKDOWN,
         code_title=code_title,
         part=part,
         dates=dates,
@@ -236,7 +236,7 @@ def parse_comparison_draft(text: str, doc_id: str, source: str = "") -> Document
         title=title or doc_id,
         articles=articles,
         source=source,
-        kind="comparison",
+        kind=DocumentKind.COMPARISON,
         dates=dates,
         content_hash=content_hash(text),
     )

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from .citation import short_title
 from .errors import UnknownArticleError, UnknownDocumentError
-from .model import Article, Document, DraftStatus, Item, Paragraph, Version
+from .model import Article, ChangeAction, Document, DocumentKind, DraftStatus, Item, Paragraph, Version
 from .numerals import article_label
 
 
@@ -38,7 +38,7 @@ class Change:
     """What one ingest did to one document."""
 
     doc_id: str
-    action: str  # "added", "changed", "unchanged", "removed"
+    action: ChangeAction
     title: str = ""
     current_count: int = 0
     draft_count: int = 0
@@ -128,16 +128,16 @@ class Store:
                 counts = {"current_count": doc.count(Version.CURRENT), "draft_count": doc.count(Version.DRAFT)}
                 if stored.get(doc.id) == doc.content_hash:
                     self.db["documents"].update(doc.id, {"position": position})
-                    changes.append(Change(doc.id, "unchanged", doc.title, **counts))
+                    changes.append(Change(doc.id, ChangeAction.UNCHANGED, doc.title, **counts))
                     continue
-                action = "changed" if doc.id in stored else "added"
+                action = ChangeAction.CHANGED if doc.id in stored else ChangeAction.ADDED
                 self._replace_document(doc, position)
                 changes.append(Change(doc.id, action, doc.title, **counts))
             if remove_missing:
                 wanted = {doc.id for doc in docs}
                 for doc_id in sorted(set(stored) - wanted):
                     self._delete_document(doc_id)
-                    changes.append(Change(doc_id, "removed"))
+                    changes.append(Change(doc_id, ChangeAction.REMOVED))
             self._mark_versions_in_force()
         return changes
 
@@ -172,7 +172,7 @@ class Store:
                 "cite_title": doc.cite_title,
                 "part": doc.part,
                 "source": doc.source,
-                "kind": doc.kind,
+                "kind": doc.kind.value,
                 "content_hash": doc.content_hash,
                 "dates": json.dumps(doc.dates, ensure_ascii=False),
                 "current_count": doc.count(Version.CURRENT),
@@ -275,20 +275,13 @@ def article_key(doc_id: str, version: Version, number: int, sub: int = 0) -> str
 
 
 def _article_row(doc_id: str, article: Article, position: int) -> dict:
+    row = article.as_dict()
     return {
         "key": article_key(doc_id, article.version, article.number, article.sub),
         "doc_id": doc_id,
-        "version": article.version.value,
-        "number": article.number,
-        "sub": article.sub,
-        "label": article.label,
-        "title": article.title,
-        "chapter": article.chapter,
-        "text": article.text,
-        "paragraphs": json.dumps(article.paragraphs_data(), ensure_ascii=False),
-        "notes": json.dumps(article.notes, ensure_ascii=False),
-        "paired_number": article.paired_number,
-        "status": article.status.value if article.status else None,
+        **row,
+        "paragraphs": json.dumps(row["paragraphs"], ensure_ascii=False),
+        "notes": json.dumps(row["notes"], ensure_ascii=False),
         "position": position,
     }
 
@@ -299,7 +292,7 @@ def _document_info(row: dict) -> DocumentInfo:
         title=row["title"],
         cite_title=row["cite_title"],
         source=row["source"],
-        kind=row["kind"],
+        kind=DocumentKind(row["kind"]),
         content_hash=row["content_hash"],
         dates=json.loads(row["dates"]),
         current_count=row["current_count"],

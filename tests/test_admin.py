@@ -26,11 +26,10 @@ import pytest
 from telegram.ext import Application
 
 from bot.admin import CorpusAdmin
-from bot.answer import ABSTAIN_TEXT
 from bot.assistant import Assistant
 from bot.questionlog import QUESTIONS_FILE, QuestionLog
-from bot.render import ADMIN_COMMANDS, BUSY_TEXT, COMMANDS, ERROR_TEXT, NOT_ADMIN_TEXT
 from bot.telegram_app import build_application
+from bot.texts import ABSTAIN_TEXT, ADMIN_COMMANDS, BUSY_TEXT, COMMANDS, ERROR_TEXT, NOT_ADMIN_TEXT
 from policy_corpus.config import Config, load_config
 from policy_corpus.library import Library
 

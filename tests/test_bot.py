@@ -13,17 +13,12 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.answer import ABSTAIN_TEXT, Answer
+from bot.answer import Answer
 from bot.questionlog import QUESTIONS_FILE, QuestionLog
-from bot.render import (
-    COMMANDS,
-    ERROR_TEXT,
-    EXAMPLE_QUESTIONS,
-    MESSAGE_LIMIT,
-    article_html,
-    split_message,
-)
+from bot.render import article_html
 from bot.telegram_app import build_application
+from bot.telegram_split import MESSAGE_LIMIT, split_message
+from bot.texts import ABSTAIN_TEXT, COMMANDS, ERROR_TEXT, EXAMPLE_QUESTIONS
 
 from .conftest import LONG_DOCUMENT_ID
 from .telegram_stub import BotApiStub, ask, iter_button_data, labels, polling, press

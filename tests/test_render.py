@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer import ABSTAIN_TEXT, Answer, Citation
+from bot.answer import Answer, Citation
 from bot.assistant import ArticleView, DiffView
 from bot.render import (
     answer_html,
@@ -14,9 +14,9 @@ from bot.render import (
     diff_plain,
     docs_html,
     format_welcome,
-    split_message,
-    text_size,
 )
+from bot.telegram_split import split_message, text_size
+from bot.texts import ABSTAIN_TEXT
 from policy_corpus.citation import diff_text
 from policy_corpus.model import Article, Item, Paragraph, Version
 from policy_corpus.store import DocumentInfo

@@ -1,0 +1,49 @@
+"""Every fixed text a person reads (owners and staff), in one place: commands, usage lines,
+refusals and the abstention. Formatting lives in bot/render.py; the words live here."""
+
+from __future__ import annotations
+
+from policy_corpus.model import ChangeAction, Version
+
+# The command menu (set_my_commands) and /help; descriptions are what owners read.
+COMMANDS: list[tuple[str, str]] = [
+    ("start", "开始使用：能查什么、示例问题"),
+    ("help", "命令和提问技巧"),
+    ("article", "查看条文：/article 11 或 /article sme_law 19"),
+    ("diff", "湖南办法修订前后对比：/diff 11"),
+    ("docs", "收录的文件"),
+]
+# Staff only: shown in /help and the command menu of admins' chats, never in everyone's menu.
+ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("corpus", "管理员：正在服务的语料版本、文件和旧版本"),
+    ("reload", "管理员：从语料文件夹（含示例问题）重新收录并发布"),
+    ("rollback", "管理员：回退到上一个版本"),
+    ("remove", "管理员：删除文件：/remove 编号"),
+    ("stats", "管理员：提问统计：/stats 7"),
+]
+EXAMPLE_QUESTIONS = [
+    "银行贷款到期了，能不能不还本金直接续贷？",
+    "大企业拖欠我们的货款怎么办？",
+    "政府采购有没有给小企业预留份额？",
+]
+ARTICLE_USAGE = "用法：/article 条号，如 /article 11（湖南办法）；其他文件写上编号：/article sme_law 19（编号见 /docs）"
+DIFF_USAGE = "用法：/diff 条号，如 /diff 11（湖南办法修订草案与二次审议稿的对比）"
+SLOW_DOWN_TEXT = "您发得有点快，请等 {seconds} 秒再问。"
+UNKNOWN_COMMAND_TEXT = "没有这个命令。发送 /help 查看可用的命令。"
+ERROR_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。"
+NOT_ADMIN_TEXT = "抱歉，这个操作仅限管理员使用。"
+BUSY_TEXT = "正在更新，请稍候。上一项更新完成后再试。"
+REMOVE_USAGE = "用法：/remove 文件编号，如 /remove payment（编号见 /corpus）"
+STATS_USAGE = "用法：/stats [天数]，如 /stats 7（默认 7 天，最多 365 天）"
+CANCELLED_TEXT = "已取消，正在服务的语料没有改动。"
+PUBLISHING_TEXT = "正在发布，请稍候…"
+UPLOAD_TIP = "上传文件：直接发送 .txt / .md / .docx 文件（UTF-8 或 GB18030），在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
+VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
+ACTION_NAMES = {ChangeAction.ADDED: "新增", ChangeAction.CHANGED: "修改", ChangeAction.REMOVED: "删除"}
+EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"
+ABSTAIN_TEXT = (
+    "抱歉，现有文件里没有找到与这个问题直接相关的条文。\n"
+    "可以换个说法再问，写明具体事项（如“贷款续贷”“拖欠货款”“政府采购”）；"
+    "发送 /docs 查看收录的文件，或用 /article 条号 直接查看条文。"
+)
+DISCLAIMER = "以上为法规原文摘录，仅供参考，不构成法律意见。"
