@@ -13,7 +13,6 @@ from html import escape
 
 from policy_corpus.citation import Segment, cite, short_title
 from policy_corpus.model import Article, ChangeAction, DraftStatus
-from policy_corpus.sources import from_collection
 from policy_corpus.store import DocumentInfo
 
 from .admin import CorpusOverview, Refreshed, RemovalPreview, StaffAction, UploadPreview
@@ -202,9 +201,9 @@ def document_counts(info: DocumentInfo) -> str:
 def split_holdings(infos: list[DocumentInfo]) -> tuple[list[DocumentInfo], dict[str, int], int]:
     """What to list one by one (the policy documents, uploads); the laws in force of law collections counted
     by category (社会法: 27), too many to list; and how many older versions of those laws are kept."""
-    listed = [info for info in infos if not from_collection(info.id)]
-    laws = [info for info in infos if from_collection(info.id)]
-    categories = Counter(info.id.split("/")[0] for info in laws if info.in_force)
+    listed = [info for info in infos if not info.national]
+    laws = [info for info in infos if info.national]
+    categories = Counter(info.id.split("/")[0] if "/" in info.id else "其他" for info in laws if info.in_force)
     return listed, dict(categories.most_common()), sum(1 for info in laws if not info.in_force)
 
 

@@ -125,7 +125,7 @@ class Document:
     articles: list[Article]
     source: str = ""  # file name it came from
     kind: DocumentKind = DocumentKind.MARKDOWN
-    primary: bool = True  # from the first source (the policy documents), not from background collections
+    primary: bool = True  # from the first source (the policy documents) or uploaded; else national law
     code_title: str = ""  # for a part of a code (民法典/合同编): the code's title, used in citations
     part: str = ""  # the part's own heading, e.g. 合同编
     dates: list[str] = field(default_factory=list)  # passed / revised / in-force lines

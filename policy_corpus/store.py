@@ -22,7 +22,7 @@ class DocumentInfo:
     title: str
     cite_title: str
     source: str
-    kind: str
+    kind: DocumentKind
     content_hash: str
     dates: list[str]
     current_count: int
@@ -31,6 +31,11 @@ class DocumentInfo:
     version_date: str = ""
     in_force: bool = True  # False: a newer version of the same law is in the corpus
     primary: bool = True  # one of the policy documents, rather than background national law
+
+    @property
+    def national(self) -> bool:
+        """Served beside the policy documents as general law (the one meaning of "national law")."""
+        return not self.primary
 
 
 @dataclass
