@@ -241,6 +241,6 @@ class Assistant:
         if len(found) == 1:
             return found[0].id
         if not found:
-            raise UnknownDocumentError(f"没有找到名为“{name}”的文件。发送 /docs 查看收录的文件。")
+            raise UnknownDocumentError(f"没有找到名为“{name}”的文件。")
         names = "、".join(f"{info.id}（{short_title(info.title)}）" for info in found[:5])
         raise UnknownDocumentError(f"“{name}”可能指：{names}。请写得更具体些，或直接用编号。")

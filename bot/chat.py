@@ -18,7 +18,7 @@ from .render import (
     format_welcome,
     plain_answer,
 )
-from .texts import UNKNOWN_COMMAND_TEXT
+from .texts import UNKNOWN_COMMAND_TEXT, error_text
 
 QUIT = ("/quit", "/exit")
 CHAT_COMMANDS = [("quit", "退出")]
@@ -48,7 +48,7 @@ def respond(conversation: Conversation, line: str) -> str:
             return article_plain(view)
         return plain_answer(conversation.ask(text).answer)
     except (UsageError, CorpusError) as error:
-        return str(error)
+        return error_text(error)
 
 
 def run_chat(conversation: Conversation, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:

@@ -81,6 +81,7 @@ from .texts import (
     SLOW_DOWN_TEXT,
     STATS_USAGE,
     UNKNOWN_COMMAND_TEXT,
+    error_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -198,9 +199,10 @@ def replies_to_mistakes(handler: Handler) -> Handler:
         try:
             await handler(update, context)
         except (UsageError, CorpusError) as error:
-            if update.callback_query is not None and await try_answer(update, str(error)):
+            text = error_text(error)
+            if update.callback_query is not None and await try_answer(update, text):
                 return
-            await send_html(update, context, escape(str(error)))
+            await send_html(update, context, escape(text))
 
     return wrapper
 

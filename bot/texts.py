@@ -3,6 +3,7 @@ refusals and the abstention. Formatting lives in bot/render.py; the words live h
 
 from __future__ import annotations
 
+from policy_corpus.errors import UnknownDocumentError
 from policy_corpus.model import ChangeAction, Version
 
 # The command menu (set_my_commands) and /help; descriptions are what owners read.
@@ -40,6 +41,7 @@ PUBLISHING_TEXT = "正在发布，请稍候…"
 UPLOAD_TIP = "上传文件：直接发送 .txt / .md / .docx 文件（UTF-8 或 GB18030），在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
 VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
 ACTION_NAMES = {ChangeAction.ADDED: "新增", ChangeAction.CHANGED: "修改", ChangeAction.REMOVED: "删除"}
+DOCS_HINT = "发送 /docs 查看收录的文件。"  # after an unknown document, where commands can be sent
 EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"
 ABSTAIN_TEXT = (
     "抱歉，现有文件里没有找到与这个问题直接相关的条文。\n"
@@ -47,3 +49,12 @@ ABSTAIN_TEXT = (
     "发送 /docs 查看收录的文件，或用 /article 条号 直接查看条文。"
 )
 DISCLAIMER = "以上为法规原文摘录，仅供参考，不构成法律意见。"
+
+
+def error_text(error: Exception, commands: bool = True) -> str:
+    """What a person reads for an error they can correct; `commands`: the front end takes /docs and the like
+    (Telegram, the terminal chat), not the command line."""
+    text = str(error)
+    if commands and isinstance(error, UnknownDocumentError) and "/docs" not in text:
+        text = f"{text}{DOCS_HINT}"
+    return text
