@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
-import secrets
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,15 +42,14 @@ from policy_corpus.sources import check_document_id, document_id
 from policy_corpus.store import Change, DocumentInfo
 
 from .assistant import Assistant
-from .errors import ExpiredError, RefreshBusyError, UsageError
+from .confirmations import Confirmations
+from .errors import RefreshBusyError, UsageError
 from .questionlog import QuestionLog, Stats
-from .texts import BUSY_TEXT, EXPIRED_TEXT, VERSION_NAMES
+from .texts import BUSY_TEXT, VERSION_NAMES
 
 logger = logging.getLogger(__name__)
 
 MAX_ID_CHARS = 60
-PENDING_SECONDS = 3600  # an unconfirmed upload or removal is forgotten after an hour
-MAX_PENDING = 20
 NUMBERING_PROBLEMS_SHOWN = 10
 
 
@@ -124,7 +121,6 @@ class _Pending:
     doc_id: str
     user_id: int
     document: Document | None = None
-    created: float = field(default_factory=time.monotonic)
 
 
 # ---------------------------------------------------------------- staff actions
@@ -146,8 +142,7 @@ class CorpusAdmin:
         self.log = log
         self._build_index = build_index
         self._refresh_lock = threading.Lock()
-        self._pending: dict[str, _Pending] = {}
-        self._pending_lock = threading.Lock()
+        self._pending: Confirmations[_Pending] = Confirmations()
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.admin.user_ids
@@ -207,7 +202,7 @@ class CorpusAdmin:
         if old is not None:
             with self.library.open_store() as store:
                 old_articles = store.articles(doc_id, version=None)
-        token = self._remember(_Pending(StaffAction.UPLOAD, doc_id, user_id, doc))
+        token = self._pending.remember(_Pending(StaffAction.UPLOAD, doc_id, user_id, doc))
         logger.info("admin %s previewed an upload for %s", user_id, doc_id)
         return UploadPreview(
             token, doc_id, doc.title, old.title if old else None, compare_articles(old_articles, doc.articles), serving
@@ -222,7 +217,7 @@ class CorpusAdmin:
             raise UnknownDocumentError(f"没有编号为 {doc_id} 的文件。发送 /corpus 查看文件编号。")
         if len(served) == 1:
             raise UsageError("这是语料中唯一的文件，不能删除。")
-        token = self._remember(_Pending(StaffAction.REMOVE, doc_id, user_id))
+        token = self._pending.remember(_Pending(StaffAction.REMOVE, doc_id, user_id))
         return RemovalPreview(token, info, not info.source.startswith(UPLOAD_SOURCE))
 
     # ------------------------------------------------------------ confirm / cancel
@@ -230,7 +225,7 @@ class CorpusAdmin:
     def confirm(self, token: str, user_id: int) -> Refreshed:
         """确认: publish the pending upload or removal, then switch the Assistant to it."""
         with self._refreshing():
-            pending = self._take(token)
+            pending = self._pending.take(token)
             previous = self.library.current_name()
             if pending.kind == StaffAction.UPLOAD:
                 result = self.library.publish_update(
@@ -246,14 +241,11 @@ class CorpusAdmin:
 
     def check_pending(self, token: str) -> None:
         """Raise ExpiredError unless `token` is an upload or removal waiting for 确认."""
-        with self._pending_lock:
-            pending = self._pending.get(token)
-        if pending is None or time.monotonic() - pending.created > PENDING_SECONDS:
-            raise ExpiredError(EXPIRED_TEXT)
+        self._pending.peek(token)
 
     def cancel(self, token: str) -> str:
         """取消: forget the pending upload or removal; returns its document id."""
-        return self._take(token).doc_id
+        return self._pending.take(token).doc_id
 
     # ------------------------------------------------------------ reload and rollback
 
@@ -337,24 +329,6 @@ class CorpusAdmin:
                 logger.error("version %s could not be loaded: serving %s again", self.library.current_name(), previous)
                 self.library.restore(previous, by="policybot", action="restore")
             raise
-
-    def _remember(self, pending: _Pending) -> str:
-        token = secrets.token_urlsafe(8)
-        now = time.monotonic()
-        with self._pending_lock:
-            for key in [k for k, p in self._pending.items() if now - p.created > PENDING_SECONDS]:
-                del self._pending[key]
-            while len(self._pending) >= MAX_PENDING:
-                del self._pending[next(iter(self._pending))]  # the oldest
-            self._pending[token] = pending
-        return token
-
-    def _take(self, token: str) -> _Pending:
-        with self._pending_lock:
-            pending = self._pending.pop(token, None)
-        if pending is None or time.monotonic() - pending.created > PENDING_SECONDS:
-            raise ExpiredError(EXPIRED_TEXT)
-        return pending
 
 
 def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChanges]:

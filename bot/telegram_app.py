@@ -86,7 +86,7 @@ from .texts import (
 
 logger = logging.getLogger(__name__)
 
-ASSISTANT, CONVERSATION, LIMITER, ADMIN = "assistant", "conversation", "rate_limiter", "admin"
+CONVERSATION, LIMITER, ADMIN = "conversation", "rate_limiter", "admin"
 CONCURRENT_UPDATES = 8  # one owner's slow question must not hold up everyone else's
 STATS_DAYS, MAX_STATS_DAYS = 7, 365
 VOTE_LABELS = {1: "👍", -1: "👎"}
@@ -118,7 +118,6 @@ def build_application(
         .build()
     )
     log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE)
-    application.bot_data[ASSISTANT] = assistant
     application.bot_data[CONVERSATION] = Conversation(assistant, log)
     application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
     application.bot_data[ADMIN] = admin or CorpusAdmin(config, assistant, log)
