@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from policy_corpus.config import Config
 from policy_corpus.sources import load_sources
 
 from .lexical import BM25
@@ -22,6 +23,17 @@ from .units import article_heading
 
 logger = logging.getLogger(__name__)
 FORMAT = "1"  # bump when tokenisation or article text changes
+
+
+def background_path(config: Config) -> Path | None:
+    """The background collection for abstention, if configured and present."""
+    if not config.search.background:
+        return None
+    path = (config.base_dir / config.search.background).resolve()
+    if not path.exists():
+        logger.warning("background collection %s is missing: abstention uses the dense floor only", path)
+        return None
+    return path
 
 
 def archive_key(path: Path) -> str:

@@ -1,115 +1,58 @@
-"""Build a corpus version's search index: embeddings (cached), FAISS, BM25 and the unit list."""
+"""Build a corpus version's search index: embeddings (cached), FAISS, BM25 and the unit list, saved through
+embeddings/index_folder.py."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
-from dataclasses import astuple
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from policy_corpus.config import Config, switched_off
-from policy_corpus.library import Library
+from policy_corpus.config import Config
 from policy_corpus.model import Version
 from policy_corpus.store import Store, article_from_row
 
-from .adapter import QueryAdapter, load_adapter
-from .background import load_background
+from .background import background_path, load_background
 from .cache import EmbeddingCache, encode_cached
-from .encoder import Encoder
+from .encoder import Encoder, get_encoder
 from .examples import read_examples
-from .faiss_index import build_faiss, write_faiss
-from .lawprior import LawPrior
+from .faiss_index import build_faiss
+from .index_folder import (
+    INDEX_FORMAT,
+    INDEX_META,
+    examples_fingerprint,
+    index_is_current,
+    save_background_scale,
+    save_meta,
+    save_units,
+    save_vectors,
+    save_words,
+    served_index_is_stale,
+)
+from .learned import get_adapter
 from .lexical import BM25
 from .progress import Progress
 from .units import article_heading, article_units, query_text
 
+# with what bot/, tests/ and bench/ import from here, though it lives in index_folder.py, learned.py or encoder.py
+__all__ = [
+    "INDEX_FORMAT",
+    "INDEX_META",
+    "build_index",
+    "corpus_examples",
+    "embed_texts",
+    "examples_fingerprint",
+    "get_adapter",
+    "get_encoder",
+    "index_is_current",
+    "make_index_builder",
+    "served_index_is_stale",
+]
 logger = logging.getLogger(__name__)
-INDEX_META = "index.json"
-INDEX_FORMAT = 3  # bump when the files an index is made of change; older indexes are rebuilt
 EMBED_CHUNK = 4096  # texts looked up, embedded and cached at a time: a long first ingest keeps what it did
 PROGRESS_ABOVE = 5000  # units from which a first ingest shows its progress (a bar, or log lines)
-_encoders: dict[tuple, Encoder] = {}
-
-
-def get_encoder(config: Config) -> Encoder:
-    """One encoder per model for the process: loading it takes seconds."""
-    settings = config.embeddings
-    key = (settings.model, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
-    if key not in _encoders:
-        _encoders[key] = Encoder(
-            settings.model, settings.max_seq_length, settings.batch_size, settings.threads, backend=settings.backend
-        )
-    return _encoders[key]
-
-
-def learned_file(config: Config, setting: str) -> Path | None:
-    """A file `make train` writes, as set in the config (resolved against its folder); None when "", off or none."""
-    if switched_off(setting):
-        return None
-    return (config.base_dir / setting).resolve()
-
-
-def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
-    """The configured query adapter, if set and fitted for this encoder's model."""
-    path = learned_file(config, config.embeddings.query_adapter)
-    return None if path is None else load_adapter(path, config.embeddings.model, encoder.dimension)
-
-
-def get_law_prior(config: Config) -> LawPrior | None:
-    """The configured law prior, if set and readable."""
-    path = learned_file(config, config.search.law_prior)
-    if path is None:
-        return None
-    try:
-        return LawPrior.load(path)
-    except (OSError, ValueError, KeyError) as error:
-        logger.warning("law prior %s cannot be read (%s): searching without it", path, error)
-        return None
-
-
-def index_is_current(folder: Path, config: Config) -> bool:
-    """Whether `folder` holds an index this version of policybot can load, built with the configured model."""
-    try:
-        meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    int8 = config.embeddings.backend == "onnx-int8"  # its vectors differ a little from the float backends'
-    return (
-        meta.get("format") == INDEX_FORMAT
-        and meta.get("model") == config.embeddings.model
-        and (meta.get("backend", "torch") == "onnx-int8") == int8
-        and meta.get("examples_sha") == examples_fingerprint(config)
-    )
-
-
-def served_index_is_stale(library: Library, config: Config) -> bool:
-    """Whether the version being served has an index from an older policybot, another model or other example
-    questions: publishing rebuilds it even when no document changed."""
-    return library.current_name() is not None and not index_is_current(library.current_dir(), config)
-
-
-def examples_fingerprint(config: Config) -> str:
-    """A hash of the configured example questions: an index built with others is rebuilt by `policybot ingest`."""
-    digest = hashlib.sha256()
-    for example in read_examples(config.examples_path):
-        digest.update(json.dumps(astuple(example), ensure_ascii=False).encode("utf-8"))
-    return digest.hexdigest()
-
-
-def background_path(config: Config) -> Path | None:
-    """The background collection for abstention, if configured and present."""
-    if not config.search.background:
-        return None
-    path = (config.base_dir / config.search.background).resolve()
-    if not path.exists():
-        logger.warning("background collection %s is missing: abstention uses the dense floor only", path)
-        return None
-    return path
 
 
 def make_index_builder(config: Config, progress: bool | None = None):
@@ -192,54 +135,40 @@ def build_index(store: Store, folder: Path, config: Config, progress: bool | Non
     now = lap("embed", now)
     faiss.omp_set_num_threads(max(1, config.embeddings.threads))
     index = build_faiss(vectors[: len(units)], config.search.index, config.search.hnsw_above)
-    write_faiss(index, folder / "index.faiss")
-    if example_texts:
-        write_faiss(
-            build_faiss(vectors[len(units) :], config.search.index, config.search.hnsw_above), folder / "examples.faiss"
-        )
+    examples = (
+        build_faiss(vectors[len(units) :], config.search.index, config.search.hnsw_above) if example_texts else None
+    )
+    save_vectors(folder, index, examples)
     now = lap("faiss", now)
-    BM25.build(lexical_texts).save(folder)
+    example_words = None
     if example_texts:  # one row per article with examples, in article order (embeddings/search.py adds them up)
         questions: dict[int, list[str]] = {}
         for article, text in zip(example_articles, example_texts):
             questions.setdefault(article, []).append(text)
-        BM25.build(["\n".join(questions[article]) for article in sorted(questions)]).save(folder, "bm25_examples")
+        example_words = BM25.build(["\n".join(questions[article]) for article in sorted(questions)])
+    save_words(folder, BM25.build(lexical_texts), example_words)
     now = lap("bm25", now)
     background = background_path(config)
     if background is not None:
         # the corpus scored on the background's scale, for the abstention ratio
         stats = load_background(background, config.data_path).stats
         now = lap("background_load", now)
-        BM25.build(lexical_texts, stats=stats).save(folder, "bm25_background_scale")
+        save_background_scale(folder, BM25.build(lexical_texts, stats=stats))
         now = lap("bm25_background_scale", now)
-    (folder / "units.json").write_text(
-        json.dumps(
-            {
-                "articles": keys,
-                "units": [[u.article, u.paragraph, u.item] for u in units],
-                "examples": example_articles,
-            },
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
-    )
+    save_units(folder, keys, units, example_articles)
     lap("units_json", now)
-    meta = {
-        "format": INDEX_FORMAT,
-        "model": encoder.name,
-        "backend": encoder.backend,
-        "dimension": encoder.dimension,
-        "metric": "inner_product",
-        "index_type": type(index).__name__,
-        "articles": len(keys),
-        "units": len(units),
-        "examples": len(example_texts),
-        "examples_sha": examples_fingerprint(config),
-        "embedded": embedded,
-        "seconds": round(time.perf_counter() - started, 2),
-        "stages": seconds,
-    }
-    (folder / INDEX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    meta = save_meta(
+        folder,
+        config,
+        encoder,
+        index,
+        articles=len(keys),
+        units=len(units),
+        examples=len(example_texts),
+        embedded=embedded,
+        seconds=round(time.perf_counter() - started, 2),
+        stages=seconds,
+    )
     logger.info(
         "indexed %d articles (%d units, %d newly embedded) in %.1fs", len(keys), len(units), embedded, meta["seconds"]
     )

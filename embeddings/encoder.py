@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from policy_corpus.config import Config
+
 logger = logging.getLogger(__name__)
 
 SHIPPED_MODELS = {"m3e-small": ("embedding", "m3e-small")}  # name → (package, folder inside it)
@@ -184,6 +186,20 @@ class Encoder:
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             vectors[rows] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return vectors
+
+
+_encoders: dict[tuple, Encoder] = {}
+
+
+def get_encoder(config: Config) -> Encoder:
+    """One encoder per model for the process: loading it takes seconds."""
+    settings = config.embeddings
+    key = (settings.model, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
+    if key not in _encoders:
+        _encoders[key] = Encoder(
+            settings.model, settings.max_seq_length, settings.batch_size, settings.threads, backend=settings.backend
+        )
+    return _encoders[key]
 
 
 def _load_sentence_transformer(path: str, model: str, threads: int):

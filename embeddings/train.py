@@ -26,8 +26,9 @@ from policy_corpus.config import PROJECT_DIR, load_config
 from policy_corpus.library import Library
 
 from .adapter import QueryAdapter, fit
-from .build import get_encoder
+from .encoder import get_encoder
 from .faiss_index import read_faiss
+from .index_folder import VECTORS, read_units
 from .lawprior import fit_law_prior
 from .units import query_text
 
@@ -63,9 +64,9 @@ class CorpusVectors:
     """The unit vectors of a published corpus version, and which article each unit belongs to."""
 
     def __init__(self, folder: Path) -> None:
-        index = read_faiss(folder / "index.faiss")
+        index = read_faiss(folder / VECTORS)
         self.vectors = index.reconstruct_n(0, index.ntotal)
-        units = json.loads((folder / "units.json").read_text(encoding="utf-8"))
+        units = read_units(folder)
         self.unit_article = np.array([article for article, _, _ in units["units"]], dtype=np.int64)
         self.article_of = {(doc, number): i for i, (doc, number, sub) in enumerate(units["articles"]) if not sub}
 

@@ -1,0 +1,142 @@
+"""When not to answer: nothing in the corpus is close in meaning, other law matches far better, or the question
+asks for a figure that none of the provisions an answer would cite states."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from policy_corpus.config import SearchSettings
+
+from .encoder import Encoder
+from .fusion import Scored
+from .lexical import BM25, top_mean
+from .units import query_text
+
+# Things people say to a bot that no law answers. How close they come to a corpus sets its floor for "nothing is
+# close in meaning": the more units a corpus has, the closer everything comes (best cosine of these: ~0.67 over the
+# four policy documents, ~0.74 beside the national collection, where real questions start at ~0.75).
+OFF_TOPIC = (
+    "您好，请问有人吗",
+    "非常感谢你的帮助",
+    "今晚的月亮真圆啊",
+    "给我讲一个有趣的故事",
+    "这首歌叫什么名字",
+    "明天早上几点起床比较好",
+    "西红柿炒鸡蛋先放哪个",
+    "最近有什么好看的电视剧",
+    "我想去海边旅游",
+    "你喜欢什么颜色",
+    "篮球比赛几点开始",
+    "外面风好大",
+    "帮我翻译一下这句英文",
+    "今天星期几",
+    "我有点困了",
+    "小狗为什么摇尾巴",
+    "这个周末天气好吗",
+    "你叫什么名字",
+    "哈哈好的",
+    "晚安",
+    "我想学弹吉他",
+    "地球离太阳有多远",
+    "咖啡和茶哪个好",
+    "路上堵车了",
+)
+OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
+# A question asking for a figure or a list of papers (注册商标要多久、交多少钱; 要准备哪些材料), not whether one applies
+# (罚多少没个标准吗). Documents that mention a topic without its specifics (商标, 许可, 担保贷款) do not answer it.
+FIGURE_ASKED = re.compile(r"多少|几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料")
+YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
+FIGURE_STATED = re.compile(
+    r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
+    r"|百分之|千分之|万分之"
+)
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether the question asks for a figure, duration or list of papers (and is not a yes-or-no question)."""
+    match = FIGURE_ASKED.search(question)
+    return match is not None and not YES_NO_ENDING.search(question[match.end() :])
+
+
+@functools.cache
+def off_topic_vectors(encoder: Encoder) -> np.ndarray:
+    """OFF_TOPIC encoded, once per encoder: every corpus version the process loads (each refresh) measures them."""
+    return encoder.encode([query_text(text) for text in OFF_TOPIC])
+
+
+def off_topic_floor(abstain_below: float, off_topic_best: np.ndarray) -> float:
+    """The best cosine below which nothing counts as close in meaning: `abstain_below`, or higher in a corpus
+    where off-topic chatter comes closer."""
+    return max(abstain_below, float(np.median(off_topic_best)) + OFF_TOPIC_MARGIN)
+
+
+@dataclass
+class Abstention:
+    """Decides, for one corpus version, when a question is not answered."""
+
+    settings: SearchSettings
+    floor: float  # of the whole corpus
+    primary_floor: float  # of the policy documents searched on their own
+    background: BM25 | None = None
+    corpus_on_background_scale: BM25 | None = None
+
+    @classmethod
+    def measure(
+        cls,
+        settings: SearchSettings,
+        encoder: Encoder,
+        index: faiss.Index,
+        primary_vectors: np.ndarray | None = None,
+        background: BM25 | None = None,
+        corpus_on_background_scale: BM25 | None = None,
+    ) -> Abstention:
+        """Floors from how close off-topic chatter comes, to the whole corpus and to the policy documents alone
+        (their unit vectors, when national law is beside them)."""
+        off_topic = off_topic_vectors(encoder)
+        floor = primary_floor = off_topic_floor(settings.abstain_below, index.search(off_topic, 1)[0][:, 0])
+        if primary_vectors is not None:
+            primary_floor = off_topic_floor(settings.abstain_below, (off_topic @ primary_vectors.T).max(axis=1))
+        return cls(settings, floor, primary_floor, background, corpus_on_background_scale)
+
+    def should_abstain(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
+        """Abstain when nothing is close in meaning, when other law matches the question far better, or when it
+        asks for a figure that none of the provisions an answer would cite states (`article_text`: by index)."""
+        if len(scored.articles) == 0:
+            return True
+        if scored.named or scored.lead:
+            return False
+        return self.uncovered(scored, question) or self.figure_not_stated(scored, question, article_text)
+
+    def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
+        """The question asks for a figure and none of the articles an answer cites states one."""
+        if not asks_for_figure(question):
+            return False
+        cited = scored.articles[: self.settings.top_k]
+        return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)
+
+    def uncovered(
+        self, scored: Scored, question: str, articles: np.ndarray | None = None, floor: float | None = None
+    ) -> bool:
+        """Nothing in `scored` is close in meaning, or the background matches far better than `articles` do."""
+        if scored.closeness < (self.floor if floor is None else floor):
+            return True
+        return self.background_ratio(question, articles) < self.settings.abstain_ratio
+
+    def background_ratio(self, question: str, articles: np.ndarray | None = None) -> float:
+        """Best corpus matches (among `articles`, if given) over best background matches, on one BM25 scale.
+
+        inf without a background.
+        """
+        if self.background is None or self.corpus_on_background_scale is None or not question:
+            return float("inf")
+        background = top_mean(self.background.scores(question))
+        if background <= 0:
+            return float("inf")
+        corpus = self.corpus_on_background_scale.scores(question)
+        return top_mean(corpus if articles is None else corpus[articles]) / background

@@ -1,0 +1,86 @@
+"""Two tiers: the policy documents, and national law beside them.
+
+Beside national law the policy documents are also searched on their own, over their few hundred unit vectors
+kept here: FAISS' candidates from the whole corpus may not include them. When they answer, their best articles
+lead the ranking (embeddings/search.py); this module decides how many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import faiss
+import numpy as np
+
+from policy_corpus.store import DocumentInfo
+
+from .fusion import CANDIDATES, Scored
+
+RAW_CANDIDATES = 50  # units of the unadapted question looked at when comparing policy documents with national law
+PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their own: as many as an answer cites
+# ... but only their best one when national law matches clearly better on both sides: its best cosine is this much
+# higher, and the documents' best BM25 is below this share of national law's
+WEAKER_COSINE = 0.05
+WEAKER_LEXICAL = 0.8
+
+
+@dataclass
+class Tiers:
+    """Which articles and units are the policy documents'."""
+
+    is_primary: np.ndarray  # per article
+    boost: np.ndarray  # per article: search.primary_boost for the policy documents', added to the fused score
+    articles: np.ndarray | None = None  # the policy documents' articles, only when national law is beside them
+    units: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their units
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their unit vectors
+    unit_is_primary: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per unit of the corpus
+
+    @classmethod
+    def split(
+        cls,
+        article_keys: Sequence[tuple[str, int, int]],
+        documents: Sequence[DocumentInfo],
+        unit_article: np.ndarray,
+        index: faiss.Index,
+        primary_boost: float,
+    ) -> Tiers:
+        """The tiers of a corpus whose articles are `article_keys` and whose units' articles are `unit_article`."""
+        primary = {info.id for info in documents if info.primary}
+        is_primary = np.array([doc_id in primary for doc_id, _, _ in article_keys], dtype=bool)
+        tiers = cls(is_primary, primary_boost * is_primary.astype(np.float32))
+        if 0 < is_primary.sum() < len(is_primary):
+            tiers.articles = np.flatnonzero(is_primary)
+            tiers.unit_is_primary = is_primary[unit_article]
+            tiers.units = np.flatnonzero(tiers.unit_is_primary)
+            tiers.vectors = index.reconstruct_batch(tiers.units)
+        return tiers
+
+    def search_units(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The policy documents' best units for one question vector, as FAISS would return them if they were all it
+        held: (cosines, unit indices), best first."""
+        cosines = self.vectors @ vector[0]
+        best = np.argsort(-cosines, kind="stable")[:CANDIDATES]
+        return cosines[best], self.units[best]
+
+    def lead(self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray) -> int:
+        """How many of the policy documents' articles lead, when they answer: as many as an answer cites, or only
+        their best when national law matches clearly better (`found_raw`: the unadapted question's units)."""
+        return PRIMARY_LEAD if self.holds_up(primary, found_raw, lexical) else 1
+
+    def holds_up(self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray) -> bool:
+        """Whether the documents match about as well as national law, in meaning or in words.
+
+        When national law matches clearly better on both (客户欠款两年了还能起诉吗: 诉讼时效), the documents keep
+        only their best article in front, so the national answer is among the three an answer cites.
+        """
+        scores, units = found_raw
+        national = [
+            score
+            for score, unit in zip(scores[:RAW_CANDIDATES], units[:RAW_CANDIDATES])
+            if unit >= 0 and not self.unit_is_primary[unit]
+        ]
+        if not national or primary.closeness >= max(national) - WEAKER_COSINE:
+            return True
+        best_national = float(lexical[~self.is_primary].max(initial=0.0))
+        return float(lexical[self.articles].max(initial=0.0)) >= WEAKER_LEXICAL * best_national
