@@ -63,6 +63,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)  # best first; shown
     more: list[Citation] = field(default_factory=list)  # the next hits, for 更多相关条款
     corpus_version: str | None = None  # the corpus version that answered
+    context_topic: str | None = None  # set when the previous question's context changed the reading
 
     @property
     def best(self) -> Citation | None:

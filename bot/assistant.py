@@ -5,7 +5,6 @@ The CLI, the terminal chat and the Telegram bot all hold one Assistant. No Teleg
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,16 +18,12 @@ from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.library import Library
 from policy_corpus.model import Article, Version
 from policy_corpus.names import find_documents, narrow_by_article
-from policy_corpus.numerals import NUMERAL_RE, parse_article_ref
+from policy_corpus.references import parse_lookup
 from policy_corpus.store import DocumentInfo, Store
 
 from .answer import Answer, Citation
 
 DEFAULT_DOCUMENT = "hunan"
-# 第十一条, 促进法第十九条, 支付条例 第9条, 第十条之一
-LOOKUP = re.compile(
-    rf"^\s*(?P<name>[^\s第]{{0,30}}?)\s*第\s*(?P<num>{NUMERAL_RE}|\d+)\s*条(?:之(?P<sub>{NUMERAL_RE}|\d+))?\s*$"
-)
 
 
 @dataclass
@@ -152,11 +147,12 @@ class Assistant:
 
     # ------------------------------------------------------------ questions
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer a free-text question with the provisions that apply, or abstain."""
+    def ask(self, question: str, top_k: int | None = None, previous: str | None = None) -> Answer:
+        """Answer a free-text question with the provisions that apply, or abstain; `previous`: the question a
+        follow-up leans on."""
         top_k = top_k or self.config.search.top_k
         with self._use() as serving:
-            result = self._load_searcher(serving).search(question, top_k=top_k + 5)
+            result = self._load_searcher(serving).search(question, top_k=top_k + 5, previous=previous)
         citations = [
             Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score) for hit in result.hits
         ]
@@ -200,11 +196,10 @@ class Assistant:
 
     def parse_lookup(self, text: str) -> tuple[str, int, int] | None:
         """Recognise typed lookups like 第十一条 or 促进法第十九条: (doc_id, number, sub), else None."""
-        match = LOOKUP.match(text)
-        if not match:
+        lookup = parse_lookup(text)
+        if lookup is None:
             return None
-        number, sub = parse_article_ref(match.group("num") + (f"之{match.group('sub')}" if match.group("sub") else ""))
-        name = match.group("name").strip("《》〈〉 ")
+        name, number, sub = lookup
         with self._use() as serving:
             store = serving.store
             if not name:

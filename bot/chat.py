@@ -18,11 +18,12 @@ from .render import (
     format_welcome,
     plain_answer,
 )
-from .texts import UNKNOWN_COMMAND_TEXT, error_text
+from .texts import NEW_TOPIC_TEXT, NEW_TOPIC_WORDS, UNKNOWN_COMMAND_TEXT, error_text
 
 QUIT = ("/quit", "/exit")
 CHAT_COMMANDS = [("quit", "退出")]
 PROMPT = "问> "
+TERMINAL_CHAT = 0  # the terminal is one chat
 
 
 def respond(conversation: Conversation, line: str) -> str:
@@ -37,18 +38,26 @@ def respond(conversation: Conversation, line: str) -> str:
         "/docs": lambda _: docs_plain(conversation.documents()),
         "/article": lambda a: article_plain(conversation.article(a)),
         "/diff": lambda a: diff_plain(conversation.diff(a)),
+        "/new": lambda _: new_topic(conversation),
     }
     try:
         if command in handlers:
             return handlers[command](args)
         if command.startswith("/"):
             return UNKNOWN_COMMAND_TEXT
+        if text.rstrip("。！!") in NEW_TOPIC_WORDS:
+            return handlers["/new"](args)
         view = conversation.lookup(text)
         if view is not None:
             return article_plain(view)
-        return plain_answer(conversation.ask(text).answer)
+        return plain_answer(conversation.ask(text, chat_id=TERMINAL_CHAT).answer)
     except (UsageError, CorpusError) as error:
         return error_text(error)
+
+
+def new_topic(conversation: Conversation) -> str:
+    conversation.new_topic(TERMINAL_CHAT)
+    return NEW_TOPIC_TEXT
 
 
 def run_chat(conversation: Conversation, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:

@@ -160,7 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "eval", help="measure search on a JSONL question set, e.g. `policybot eval ../shared/eval/dev_questions.jsonl`"
     )
-    evaluate.add_argument("file", type=Path, help='JSONL lines {"question": "...", "gold": [["hunan", 11], ...]}')
+    evaluate.add_argument(
+        "file",
+        type=Path,
+        help='JSONL lines {"question": "...", "gold": [["hunan", 11], ...]}; {"turns": [...], "gold": ...} replays a '
+        'conversation and scores its last turn; "pinpoint": [[doc, article, 款, 项 or null], ...] adds pinpoint_at_1',
+    )
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
     evaluate.set_defaults(func=cmd_eval)
@@ -309,6 +314,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
         "mrr_at_10",
         "abstain_unanswerable",
         "abstain_answerable",
+        "pinpoint_at_1",
     ):
         value = figures[key]
         print(f"  {key:<22}{'n/a' if value is None else f'{value:.3f}'}")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from embeddings.followup import resolve
 from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.numerals import parse_article_ref
 from policy_corpus.store import DocumentInfo
 
 from .answer import Answer, Citation
 from .assistant import ArticleView, Assistant, DiffView
+from .context import Contexts
 from .errors import ExpiredError, UsageError
 from .questionlog import LoggedQuestion, QuestionLog
 from .texts import ARTICLE_USAGE, DIFF_USAGE
@@ -30,19 +32,36 @@ class Asked:
 class Conversation:
     """Questions, lookups and button actions on one Assistant, with an optional question log."""
 
-    def __init__(self, assistant: Assistant, log: QuestionLog | None = None) -> None:
+    def __init__(self, assistant: Assistant, log: QuestionLog | None = None, contexts: Contexts | None = None) -> None:
         self.assistant = assistant
         self.log = log
+        self.contexts = contexts or Contexts()
 
     # ------------------------------------------------------------ questions
 
-    def ask(self, question: str, user_id: int | None = None, top_k: int | None = None) -> Asked:
-        """Answer a question and log it with its citations."""
-        answer = self.assistant.ask(question.strip(), top_k)
+    def ask(
+        self, question: str, user_id: int | None = None, top_k: int | None = None, chat_id: int | None = None
+    ) -> Asked:
+        """Answer a question, in the chat's context when it leans on the previous one, and log it."""
+        question = question.strip()
+        context = self.contexts.get(chat_id) if chat_id is not None else None
+        resolved = resolve(question, context.query if context is not None else None)
+        answer = self.assistant.ask(question, top_k, previous=resolved.previous)
+        if resolved.with_context and not answer.abstained:
+            answer.context_topic = context.topic
+        if chat_id is not None:
+            if answer.abstained and context is not None and resolved.with_context:
+                pass  # a follow-up nothing answers leaves the context as it was, for the next try
+            else:
+                self.contexts.remember(chat_id, resolved.query, topic_of(question, answer), resolved.with_context)
         if self.log is None:
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
         return Asked(answer, self.log.log_question(user_id, answer, version))
+
+    def new_topic(self, chat_id: int) -> bool:
+        """/new: the next message is a new question; True if there was a context to forget."""
+        return self.contexts.forget(chat_id)
 
     def lookup(self, text: str) -> ArticleView | None:
         """A typed lookup (第十一条, 促进法第十九条) as the whole article; None if `text` is a question."""
@@ -132,3 +151,15 @@ class Conversation:
 
     def _view(self, record: dict) -> ArticleView:
         return self.assistant.article(record["doc"], record["article"], sub=record.get("sub", 0))
+
+
+TOPIC_CHARS = 12
+
+
+def topic_of(question: str, answer: Answer) -> str:
+    """A few words for what a question was about: its first provision's title (金融机构支持), else its start."""
+    best = answer.best
+    if best is not None and best.article.title:
+        return best.article.title
+    text = question.strip().rstrip("？?。！!")
+    return text if len(text) <= TOPIC_CHARS else text[: TOPIC_CHARS - 1] + "…"

@@ -24,6 +24,7 @@ from .texts import (
     ACTION_NAMES,
     ADMIN_COMMANDS,
     COMMANDS,
+    CONTEXT_NOTE,
     DISCLAIMER,
     EXAMPLE_QUESTIONS,
     UPLOAD_TIP,
@@ -102,7 +103,10 @@ def answer_html(answer: Answer) -> str:
     if answer.abstained or answer.best is None:
         return f"{asked}\n{escape(ABSTAIN_TEXT)}"
     best = answer.best
-    parts = [asked, Html.bold(best.reference), Html.quote(best.quote())]
+    parts = [asked]
+    if answer.context_topic:
+        parts.append(Html.italic(CONTEXT_NOTE.format(topic=answer.context_topic)))
+    parts += [Html.bold(best.reference), Html.quote(best.quote())]
     if best.is_excerpt:
         parts.append(Html.italic(f"（节选。点“全文”查看{best.article_reference}）"))
     related = answer.citations[1 : 1 + RELATED_SHOWN]
@@ -129,7 +133,8 @@ def plain_answer(answer: Answer) -> str:
     if answer.abstained or answer.best is None:
         return ABSTAIN_TEXT
     best = answer.best
-    lines = [best.reference, best.quote()]
+    lines = [CONTEXT_NOTE.format(topic=answer.context_topic)] if answer.context_topic else []
+    lines += [best.reference, best.quote()]
     if best.is_excerpt:
         lines.append(f"（节选，全文：{best.article_reference}）")
     others = answer.citations[1:]

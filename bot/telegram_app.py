@@ -75,6 +75,8 @@ from .texts import (
     COMMANDS,
     ERROR_TEXT,
     EXAMPLE_QUESTIONS,
+    NEW_TOPIC_TEXT,
+    NEW_TOPIC_WORDS,
     NOT_ADMIN_TEXT,
     PUBLISHING_TEXT,
     REMOVE_USAGE,
@@ -130,6 +132,7 @@ def build_application(
             CommandHandler("article", show_article),
             CommandHandler("diff", show_diff),
             CommandHandler("docs", show_docs),
+            CommandHandler("new", new_topic),
             # staff only (admin_only refuses everyone else); publishing ones run without blocking
             CommandHandler("corpus", show_corpus),
             CommandHandler("reload", reload_corpus, block=False),
@@ -333,6 +336,12 @@ async def show_docs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_html(update, context, docs_html(infos))
 
 
+async def new_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new (or typing 新问题): the next message is a new question, not a follow-up."""
+    conversation_of(context).new_topic(update.effective_chat.id)
+    await send_html(update, context, escape(NEW_TOPIC_TEXT))
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_html(update, context, escape(UNKNOWN_COMMAND_TEXT))
 
@@ -344,6 +353,9 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Plain text: a typed lookup (第十一条) shows the article; anything else is a question."""
     text = update.effective_message.text
+    if text.strip().rstrip("。！!") in NEW_TOPIC_WORDS:
+        await new_topic(update, context)
+        return
     view = await asyncio.to_thread(conversation_of(context).lookup, text)
     if view is not None:
         await send_html(update, context, article_html(view))
@@ -354,7 +366,9 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Search (showing "typing…"), log, and reply with the cited answer and its buttons."""
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    asked = await asyncio.to_thread(conversation_of(context).ask, question, update.effective_user.id)
+    asked = await asyncio.to_thread(
+        conversation_of(context).ask, question, update.effective_user.id, None, update.effective_chat.id
+    )
     await send_html(update, context, answer_html(asked.answer), answer_keyboard(asked))
 
 

@@ -13,6 +13,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("article", "查看条文：/article 11 或 /article sme_law 19"),
     ("diff", "湖南办法修订前后对比：/diff 11"),
     ("docs", "收录的文件"),
+    ("new", "问新问题（不接着上一个问题回答）"),
 ]
 # Staff only: shown in /help and the command menu of admins' chats, never in everyone's menu.
 ADMIN_COMMANDS: list[tuple[str, str]] = [
@@ -41,6 +42,9 @@ PUBLISHING_TEXT = "正在发布，请稍候…"
 UPLOAD_TIP = "上传文件：直接发送 .txt / .md / .docx 文件（UTF-8 或 GB18030），在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
 VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
 ACTION_NAMES = {ChangeAction.ADDED: "新增", ChangeAction.CHANGED: "修改", ChangeAction.REMOVED: "删除"}
+CONTEXT_NOTE = "接着上一个问题（{topic}）回答；问新问题请发 /new。"
+NEW_TOPIC_TEXT = "好的，请说您的新问题。"
+NEW_TOPIC_WORDS = ("新问题", "换个问题", "问别的")  # typed instead of /new
 DOCS_HINT = "发送 /docs 查看收录的文件。"  # after an unknown document, where commands can be sent
 EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"
 ABSTAIN_TEXT = (

@@ -50,7 +50,9 @@ OFF_TOPIC = (
 OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 # A question asking for a figure or a list of papers (注册商标要多久、交多少钱; 要准备哪些材料), not whether one applies
 # (罚多少没个标准吗). Documents that mention a topic without its specifics (商标, 许可, 担保贷款) do not answer it.
-FIGURE_ASKED = re.compile(r"多少|几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料")
+FIGURE_ASKED = re.compile(
+    r"多少|(?<![这那近前头后])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料"
+)
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
@@ -112,6 +114,25 @@ class Abstention:
         if scored.named or scored.lead:
             return False
         return self.uncovered(scored, question) or self.figure_not_stated(scored, question, article_text)
+
+    def should_abstain_follow_up(
+        self,
+        alone: Scored,
+        together: Scored,
+        merged: Scored,
+        message: str,
+        both: str,
+        article_text: Callable[[int], str],
+    ) -> bool:
+        """A follow-up abstains only when the message alone and the two questions together (`both`) both would.
+        The figure rule reads the message itself: a figure the earlier question asked for is not asked again."""
+        if not self.should_abstain(alone, message, article_text):
+            return False
+        if len(together.articles) == 0:
+            return True
+        if together.named or together.lead:
+            return False
+        return self.uncovered(together, both) or self.figure_not_stated(merged, message, article_text)
 
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
         """The question asks for a figure and none of the articles an answer cites states one."""

@@ -1,11 +1,13 @@
-"""Measure search on a JSONL question set: recall@k, MRR@10 and abstention."""
+"""Measure search on a JSONL question set: recall@k, MRR@10, abstention, and where lines carry them,
+follow-ups (`turns`, replayed through one conversation, the last scored) and the cited 款/项 (`pinpoint`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .followup import Resolved, resolve
 from .search import Searcher
 
 RECALL_AT = (1, 3, 5, 10, 100)
@@ -13,8 +15,19 @@ RECALL_AT = (1, 3, 5, 10, 100)
 
 @dataclass
 class Question:
-    question: str
+    question: str  # the last turn of a conversation
     gold: list[tuple[str, int]]
+    turns: list[str] = field(default_factory=list)  # the conversation, the last being `question` (or none)
+    pinpoint: list[tuple[str, int, int, int | None]] = field(default_factory=list)  # (doc, article, 款, 项)
+
+    def resolved(self) -> Resolved:
+        """The last turn with the question it leans on, replayed as a conversation remembers its turns."""
+        previous: str | None = None
+        resolved = resolve(self.question, None)
+        for turn in self.turns or [self.question]:
+            resolved = resolve(turn, previous)
+            previous = resolved.query
+        return resolved
 
 
 @dataclass
@@ -29,6 +42,7 @@ class EvalReport:
     mrr_at_10: float
     abstain_unanswerable: float | None  # share of unanswerable questions on which it abstained
     abstain_answerable: float  # share of answerable questions on which it wrongly abstained
+    pinpoint_at_1: float | None = None  # share of pinpointed questions whose first citation is a listed 款/项
 
     def as_dict(self) -> dict:
         return {key: (round(value, 4) if isinstance(value, float) else value) for key, value in asdict(self).items()}
@@ -41,7 +55,13 @@ def read_questions(path: str | Path) -> list[Question]:
             continue
         try:
             row = json.loads(line)
-            questions.append(Question(row["question"], [(doc, int(num)) for doc, num in row["gold"]]))
+            turns = [str(turn) for turn in row.get("turns", [])]
+            question = turns[-1] if turns else row["question"]
+            gold = [(doc, int(num)) for doc, num in row["gold"]]
+            pinpoint = [
+                (doc, int(a), int(p), None if i is None else int(i)) for doc, a, p, i in row.get("pinpoint", [])
+            ]
+            questions.append(Question(question, gold, turns, pinpoint))
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{path}:{number}: not a question line ({error})") from None
     return questions
@@ -52,9 +72,17 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
     reciprocal = 0.0
     answerable = unanswerable = abstained_right = abstained_wrong = 0
     depth = max(RECALL_AT)
+    pinpointed = pinpointed_right = 0
     for question in questions:
-        scored = searcher.score(question.question, mode)
-        abstained = searcher.should_abstain(scored, mode, question.question)
+        resolved = question.resolved()
+        if resolved.previous is not None:
+            scored, abstained = searcher.score_follow_up(resolved.message, resolved.previous, mode)
+        else:
+            scored = searcher.score(resolved.message, mode)
+            abstained = searcher.should_abstain(scored, mode, resolved.message)
+        if question.pinpoint:
+            pinpointed += 1
+            pinpointed_right += not abstained and _cites_a_pinpoint(searcher, scored, question.pinpoint)
         if not question.gold:
             unanswerable += 1
             abstained_right += abstained
@@ -81,4 +109,23 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
         mrr_at_10=share(reciprocal),
         abstain_unanswerable=abstained_right / unanswerable if unanswerable else None,
         abstain_answerable=share(abstained_wrong),
+        pinpoint_at_1=pinpointed_right / pinpointed if pinpointed else None,
     )
+
+
+def _cites_a_pinpoint(searcher: Searcher, scored, pinpoint: list[tuple[str, int, int, int | None]]) -> bool:
+    """Whether the first citation is a listed 款/项: its paragraph matches, and its item where one is listed. A
+    whole-article citation misses, except for an article of one paragraph without items (cited as the article)."""
+    if len(scored.articles) == 0:
+        return False
+    index = int(scored.articles[0])
+    doc, number, sub = searcher.article_keys[index]
+    paragraph, item = scored.best_unit.get(index, (None, None))
+    if paragraph is None:
+        article = searcher.article(index)
+        if len(article.paragraphs) == 1 and not article.paragraphs[0].items:
+            paragraph = 1
+    for p_doc, p_article, p_paragraph, p_item in pinpoint:
+        if (p_doc, p_article) == (doc, number) and not sub and p_paragraph == paragraph and p_item in (None, item):
+            return True
+    return False

@@ -108,3 +108,29 @@ def put_first(named: list[int], scored: Scored) -> Scored:
         lead=scored.lead,
         closeness=scored.closeness,
     )
+
+
+RRF_K = 10  # reciprocal-rank fusion: 1 / (RRF_K + rank); small, so the first few ranks count most
+
+
+def merge_rankings(first: Scored, second: Scored, depth: int = CANDIDATES) -> Scored:
+    """Two rankings of the same question in two readings, merged by reciprocal rank (equal weight). An article's
+    dense, lexical and best unit are taken from `first` where it has them."""
+    score: dict[int, float] = {}
+    for ranking in (first, second):
+        for rank, article in enumerate(ranking.articles[:depth].tolist()):
+            score[article] = score.get(article, 0.0) + 1.0 / (RRF_K + rank)
+    order = sorted(score, key=lambda article: -score[article])
+    rows = {int(a): (ranking, i) for ranking in (second, first) for i, a in enumerate(ranking.articles[:depth])}
+    dense = np.array([rows[a][0].dense[rows[a][1]] for a in order], dtype=np.float32)
+    lexical = np.array([rows[a][0].lexical[rows[a][1]] for a in order], dtype=np.float32)
+    return Scored(
+        np.array(order, dtype=np.int64),
+        np.array([score[a] for a in order], dtype=np.float32),
+        dense,
+        lexical,
+        second.best_unit | first.best_unit,
+        named=max(first.named, second.named),
+        closeness=max(first.closeness, second.closeness),
+        lead=max(first.lead, second.lead),
+    )

@@ -23,7 +23,7 @@ from policy_corpus.store import Store
 from .abstention import Abstention
 from .background import background_path, load_background
 from .encoder import get_encoder
-from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, put_first
+from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, merge_rankings, put_first
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .tiers import RAW_CANDIDATES, Tiers
@@ -97,13 +97,35 @@ class Searcher:
         """The best cosine below which nothing in the whole corpus counts as close in meaning."""
         return self.abstention.floor
 
-    def search(self, question: str, top_k: int = 3, mode: str = "hybrid") -> SearchResult:
-        scored = self.score(question, mode)
+    def search(self, question: str, top_k: int = 3, mode: str = "hybrid", previous: str | None = None) -> SearchResult:
+        """The best `top_k` articles for `question`, or an abstention; `previous`: the question a follow-up leans
+        on (embeddings/followup.py), searched together with it."""
+        if previous:
+            scored, abstained = self.score_follow_up(question, previous, mode)
+        else:
+            scored = self.score(question, mode)
+            abstained = self.should_abstain(scored, mode, question)
         hits = [
             self._hit(int(a), float(s), scored.best_unit.get(int(a), (None, None)))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
-        return SearchResult(question, hits, self.should_abstain(scored, mode, question))
+        return SearchResult(question, hits, abstained)
+
+    def score_follow_up(self, question: str, previous: str, mode: str = "hybrid") -> tuple[Scored, bool]:
+        """A follow-up's ranking and abstention: the message alone and together with the question it leans on,
+        merged by rank. It abstains only when both readings do; the figure rule reads the message itself (a figure
+        the earlier question asked for is not asked again)."""
+        both = f"{previous.strip()} {question.strip()}"
+        alone, together = self.score(question, mode), self.score(both, mode)
+        merged = merge_rankings(alone, together)
+        abstained = self.abstention.should_abstain_follow_up(
+            alone, together, merged, question, both, lambda index: self._article(index).text
+        )
+        return merged, abstained
+
+    def article(self, index: int) -> Article:
+        """The current wording of the article at `index` of the index's articles."""
+        return self._article(index)
 
     # ------------------------------------------------------------ scoring
 

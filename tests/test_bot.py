@@ -238,3 +238,20 @@ def test_redact_filter_hides_the_token(text):
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET /bot%s/getMe %s", (TOKEN, text), None)
     RedactFilter(TOKEN).filter(record)
     assert TOKEN not in record.getMessage() and "<TOKEN>" in record.getMessage()
+
+
+async def test_follow_up_uses_the_chat_context_and_new_clears_it(served_config, assistant):
+    async with running_bot(served_config, assistant) as (stub, _app):
+        await ask(stub, 303, LOAN_QUESTION)
+        [follow_up] = await ask(stub, 303, "那担保呢？")
+        text = follow_up["plain_text"]
+        assert "接着上一个问题（金融机构支持）回答" in text
+        assert "第十四条第三款【融资担保】" in text
+        [other_chat] = await ask(stub, 304, "那担保呢？")  # another chat has no context
+        assert "接着上一个问题" not in other_chat["plain_text"]
+        [cleared] = await ask(stub, 303, "/new")
+        assert cleared["plain_text"] == "好的，请说您的新问题。"
+        [alone] = await ask(stub, 303, "那担保呢？")
+        assert "接着上一个问题" not in alone["plain_text"]
+        [typed] = await ask(stub, 303, "新问题")
+        assert typed["plain_text"] == "好的，请说您的新问题。"

@@ -1,0 +1,67 @@
+"""Follow-up messages: an owner asks, reads the answer, and goes on ("那担保呢？", "要是欠钱的是政府呢").
+
+A message that leans on the previous one is searched together with it; one that stands on its own
+(a new, complete question) is searched alone. Pure functions on text: the per-chat memory of what
+was asked lives with the conversation (bot/context.py), and `policybot eval` replays turns the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Openings that point back: 那/那么/那要是, 还有, 要是/如果 (a changed circumstance), 这个/那个 (the thing just discussed)
+POINTS_BACK = re.compile(
+    r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|另外|再问一下|再问|要是|如果|假如|万一|换成|换了|这个|这种|这样|"
+    r"那个|那种|它|他们|对方|上面|刚才)"
+)
+# Words that stand for something said before: 他也一样吗, 这事谁管
+REFERS_BACK = re.compile(r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样")
+# Endings of a question that only makes sense with what came before: 呢, or a bare how-long / how-much / who
+ASKS_ABOUT_IT = re.compile(
+    r"(?:呢|怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|去哪|去哪儿|哪里办|行不行|可以吗|能行吗|算吗|也[^，。？?]{0,4}吗)"
+    r"[？?。！!～~\s]*$"
+)
+LETTERS = re.compile(r"[\w]", re.UNICODE)
+ALONE_FROM = 26  # letters from which a message is taken as a question of its own, whatever it starts with
+SHORT = 10  # letters up to which a message leans on the previous one even without a marker
+
+
+@dataclass
+class Resolved:
+    """A message and the question it leans on (None when it stands on its own)."""
+
+    message: str
+    previous: str | None
+
+    @property
+    def with_context(self) -> bool:
+        return self.previous is not None
+
+    @property
+    def query(self) -> str:
+        """The two together: what the conversation remembers as this turn's question."""
+        return self.message if self.previous is None else f"{self.previous.strip()} {self.message.strip()}"
+
+
+def size(text: str) -> int:
+    """Letters and digits, without spaces and punctuation."""
+    return len(LETTERS.findall(text))
+
+
+def leans_on_previous(message: str) -> bool:
+    """Whether a message cannot be understood without the question before it."""
+    text = message.strip()
+    letters = size(text)
+    if letters == 0 or letters >= ALONE_FROM:
+        return False
+    if letters <= SHORT:
+        return True
+    return bool(POINTS_BACK.match(text) or ASKS_ABOUT_IT.search(text) or REFERS_BACK.search(text))
+
+
+def resolve(message: str, previous: str | None) -> Resolved:
+    """`message` with the previous question of the conversation, if it leans on it."""
+    if not previous or not leans_on_previous(message):
+        return Resolved(message, None)
+    return Resolved(message, previous)

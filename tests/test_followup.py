@@ -1,0 +1,67 @@
+"""Follow-ups and the cited 款/项: when a message leans on the previous one, the chat's memory of it, and
+`policybot eval` on conversations (turns) and pinpointed questions."""
+
+from __future__ import annotations
+
+import json
+
+from bot.context import Contexts
+from embeddings.evaluate import evaluate, read_questions
+from embeddings.followup import leans_on_previous, resolve
+
+LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
+
+
+def test_what_leans_on_the_previous_question():
+    for message in ("那担保呢？", "要是欠钱的是政府呢", "这个要多久", "他也一样吗", "可他们总拖着不给怎么办", "罚吗"):
+        assert leans_on_previous(message), message
+    for message in ("", "。。。", LOAN_QUESTION, "换个事，我们的外观专利被别人抄了，到底应该去哪个部门投诉维权"):
+        assert not leans_on_previous(message), message
+    assert resolve("那担保呢？", None).previous is None  # nothing to lean on
+    assert resolve("那担保呢？", LOAN_QUESTION).query == f"{LOAN_QUESTION} 那担保呢？"
+
+
+def test_a_chat_context_expires_with_time_turns_and_room():
+    now = [0.0]
+    contexts = Contexts(seconds=600, turns=2, most=2, clock=lambda: now[0])
+    contexts.remember(1, "q1", "t1", follow_up=False)
+    assert contexts.get(1).query == "q1"
+    now[0] = 601
+    assert contexts.get(1) is None  # ten minutes later it is a new conversation
+    contexts.remember(1, "q", "t", follow_up=False)
+    contexts.remember(1, "q f1", "t", follow_up=True)
+    assert contexts.get(1) is not None
+    contexts.remember(1, "q f1 f2", "t", follow_up=True)
+    assert contexts.get(1) is None  # two follow-ups in a row: let go
+    for chat in (2, 3, 4):
+        contexts.remember(chat, "q", "t", follow_up=False)
+    assert len(contexts) == 2 and contexts.get(2) is None  # the least recent chat made room
+    assert contexts.forget(4) and not contexts.forget(4)
+
+
+def write(tmp_path, name, rows):
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_eval_replays_turns_and_scores_the_last(searcher, tmp_path):
+    turns = write(tmp_path, "turns", [{"turns": [LOAN_QUESTION, "那担保呢？"], "gold": [["hunan", 14]]}])
+    alone = write(tmp_path, "alone", [{"question": "那担保呢？", "gold": [["hunan", 14]]}])
+    in_context = evaluate(searcher, read_questions(turns))
+    assert in_context.recall_at_1 == 1.0 and in_context.abstain_answerable == 0.0
+    assert evaluate(searcher, read_questions(alone)).recall_at_1 == 0.0  # the same words alone go elsewhere
+
+
+def test_eval_scores_the_cited_paragraph_and_item(searcher, tmp_path):
+    question = LOAN_QUESTION
+    right = write(
+        tmp_path, "right", [{"question": question, "gold": [["hunan", 11]], "pinpoint": [["hunan", 11, 1, 7]]}]
+    )
+    wrong = write(
+        tmp_path, "wrong", [{"question": question, "gold": [["hunan", 11]], "pinpoint": [["hunan", 11, 1, 5]]}]
+    )
+    plain = write(tmp_path, "plain", [{"question": question, "gold": [["hunan", 11]]}])
+    assert evaluate(searcher, read_questions(right)).pinpoint_at_1 == 1.0
+    assert evaluate(searcher, read_questions(wrong)).pinpoint_at_1 == 0.0
+    assert evaluate(searcher, read_questions(plain)).pinpoint_at_1 is None
