@@ -152,10 +152,12 @@ class Assistant:
         follow-up leans on."""
         top_k = top_k or self.config.search.top_k
         with self._use() as serving:
-            result = self._load_searcher(serving).search(question, top_k=top_k + 5, previous=previous)
-        citations = [
-            Citation(hit.doc_id, hit.doc_title, hit.article, hit.paragraph, hit.item, hit.score) for hit in result.hits
-        ]
+            searcher = self._load_searcher(serving)
+            if previous:
+                result = searcher.search(question, top_k=top_k + 5, previous=previous)
+            else:
+                result = searcher.search(question, top_k=top_k + 5)
+        citations = result.hits
         if result.abstained:
             return Answer(question, True, [], citations, serving.version)
         return Answer(question, False, citations[:top_k], citations[top_k:], serving.version)

@@ -46,7 +46,10 @@ class Conversation:
         question = question.strip()
         context = self.contexts.get(chat_id) if chat_id is not None else None
         resolved = resolve(question, context.query if context is not None else None)
-        answer = self.assistant.ask(question, top_k, previous=resolved.previous)
+        if resolved.previous is None:
+            answer = self.assistant.ask(question, top_k)
+        else:
+            answer = self.assistant.ask(question, top_k, previous=resolved.previous)
         if resolved.with_context and not answer.abstained:
             answer.context_topic = context.topic
         if chat_id is not None:
@@ -122,19 +125,7 @@ class Conversation:
                 view = self._view(record)
             except (UnknownArticleError, UnknownDocumentError):
                 continue
-            found.append(
-                (
-                    index,
-                    Citation(
-                        record["doc"],
-                        view.doc.cite_title,
-                        view.article,
-                        record["paragraph"],
-                        record["item"],
-                        record["score"],
-                    ),
-                )
-            )
+            found.append((index, Citation.from_record(record, view.doc.cite_title, view.article)))
         return found
 
     def feedback(self, question_id: int, user_id: int, value: int) -> None:

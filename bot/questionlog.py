@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from .answer import Answer, Citation
+from .answer import Answer
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -27,7 +27,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC, SQLite's own format: compares as text 
 
 @dataclass
 class LoggedQuestion:
-    """A logged question with the provisions it was answered with (dicts from `citation_record`)."""
+    """A logged question with the provisions it was answered with (dicts from `Citation.as_record`)."""
 
     id: int
     user_id: int | None
@@ -61,19 +61,6 @@ class Stats:
     @property
     def answered_share(self) -> float:
         return self.answered / self.questions if self.questions else 0.0
-
-
-def citation_record(citation: Citation) -> dict:
-    """What the log keeps of a provision: enough to find it again and to read it in statistics."""
-    return {
-        "doc": citation.doc_id,
-        "article": citation.article.number,
-        "sub": citation.article.sub,
-        "paragraph": citation.paragraph,
-        "item": citation.item,
-        "score": round(citation.score, 4),
-        "reference": citation.reference,
-    }
 
 
 def utc_now() -> datetime:
@@ -154,8 +141,8 @@ class QuestionLog:
             "asked_at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT),
             "question": answer.question,
             "abstained": int(answer.abstained),
-            "citations": json.dumps([citation_record(c) for c in answer.citations], ensure_ascii=False),
-            "more": json.dumps([citation_record(c) for c in answer.more], ensure_ascii=False),
+            "citations": json.dumps([c.as_record() for c in answer.citations], ensure_ascii=False),
+            "more": json.dumps([c.as_record() for c in answer.more], ensure_ascii=False),
             "corpus_version": corpus_version,
         }
         return self._db()["questions"].insert(row).last_pk

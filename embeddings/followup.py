@@ -18,9 +18,15 @@ POINTS_BACK = re.compile(
 # Words that stand for something said before: 他也一样吗, 这事谁管
 REFERS_BACK = re.compile(r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样")
 # Endings of a question that only makes sense with what came before: 呢, or a bare how-long / how-much / who
-ASKS_ABOUT_IT = re.compile(
-    r"(?:呢|怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|去哪|去哪儿|哪里办|行不行|可以吗|能行吗|算吗|也[^，。？?]{0,4}吗)"
-    r"[？?。！!～~\s]*$"
+ASKS_ABOUT_IT = re.compile(r"(?:呢|也[^，。？?]{0,4}吗)[？?。！!～~\s]*$")
+# ... or that asks only how long, how much, who or where, in a few words (这个要多久, 找谁): its subject came before
+ASKS_ONLY = re.compile(
+    r"(?:怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|去哪儿?|哪里办|行不行|可以吗|能行吗|算吗)[？?。！!～~\s]*$"
+)
+ASKS_ONLY_UP_TO = 14  # letters
+# Who or what a question is about, named in it: then it stands on its own
+HAS_SUBJECT = re.compile(
+    r"企业|公司|单位|银行|政府|部门|机关|客户|老板|员工|工人|个体户|店|厂|合同|货款|贷款|税|执照|许可"
 )
 LETTERS = re.compile(r"[\w]", re.UNICODE)
 ALONE_FROM = 26  # letters from which a message is taken as a question of its own, whatever it starts with
@@ -57,11 +63,13 @@ def leans_on_previous(message: str) -> bool:
         return False
     if letters <= SHORT:
         return True
-    return bool(POINTS_BACK.match(text) or ASKS_ABOUT_IT.search(text) or REFERS_BACK.search(text))
+    if POINTS_BACK.match(text) or ASKS_ABOUT_IT.search(text) or REFERS_BACK.search(text):
+        return True
+    return letters <= ASKS_ONLY_UP_TO and bool(ASKS_ONLY.search(text)) and not HAS_SUBJECT.search(text)
 
 
 def resolve(message: str, previous: str | None) -> Resolved:
     """`message` with the previous question of the conversation, if it leans on it."""
-    if not previous or not leans_on_previous(message):
+    if not previous or not leans_on_previous(message) or message.strip() == previous.strip():
         return Resolved(message, None)
     return Resolved(message, previous)

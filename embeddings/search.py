@@ -14,6 +14,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from policy_corpus.citation import Citation
 from policy_corpus.config import Config
 from policy_corpus.model import Article, Version
 from policy_corpus.names import name_before, narrow_by_article
@@ -29,27 +30,15 @@ from .learned import load_learned
 from .tiers import RAW_CANDIDATES, Tiers
 from .units import query_text
 
-__all__ = ["MODES", "Hit", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
+__all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 
 MODES = ("hybrid", "dense", "lexical")
 
 
 @dataclass
-class Hit:
-    """One article found for a question, with the paragraph or item that matched best."""
-
-    doc_id: str
-    doc_title: str
-    article: Article
-    score: float
-    paragraph: int | None = None
-    item: int | None = None
-
-
-@dataclass
 class SearchResult:
     question: str
-    hits: list[Hit] = field(default_factory=list)
+    hits: list[Citation] = field(default_factory=list)  # best first
     abstained: bool = False
 
 
@@ -277,10 +266,10 @@ class Searcher:
 
     # ------------------------------------------------------------ hits
 
-    def _hit(self, index: int, score: float, unit: tuple[int | None, int | None]) -> Hit:
+    def _hit(self, index: int, score: float, unit: tuple[int | None, int | None]) -> Citation:
         doc_id = self.article_keys[index][0]
         article = self._article(index)
-        return Hit(doc_id, self.titles[doc_id], article, score, *unit)
+        return Citation(doc_id, self.titles[doc_id], article, *unit, score)
 
     def _article(self, index: int) -> Article:
         with self._lock:

@@ -35,6 +35,67 @@ def cite(
     return text
 
 
+# An article this short is quoted whole; a longer one is cut to the paragraphs and items that match.
+SHORT_ARTICLE_CHARS = 220
+
+
+@dataclass
+class Citation:
+    """One provision found for a question (a search hit) and cited in its answer: an article, narrowed to the
+    paragraph or item that matched."""
+
+    doc_id: str
+    doc_title: str  # the title used in citations (the code's title for a part of a code)
+    article: Article
+    paragraph: int | None = None
+    item: int | None = None
+    score: float = 0.0  # for ranking and evaluation only; never shown to owners
+
+    @property
+    def reference(self) -> str:
+        """《短名》第十一条第一款第（七）项【金融机构支持】."""
+        return cite(self.doc_title, self.article, self.paragraph, self.item)
+
+    @property
+    def article_reference(self) -> str:
+        return cite(self.doc_title, self.article)
+
+    def quote(self) -> str:
+        """The law text to show: the whole article if short, else the matching paragraph or item."""
+        article = self.article
+        if len(article.text) <= SHORT_ARTICLE_CHARS or self.paragraph is None:
+            return article.text
+        paragraph = next((p for p in article.paragraphs if p.number == self.paragraph), None)
+        if paragraph is None:
+            return article.text
+        if self.item is not None:
+            item = next((i for i in paragraph.items if i.number == self.item), None)
+            if item is not None:
+                return "\n".join(filter(None, [paragraph.text, item.text]))
+        return paragraph.full_text
+
+    @property
+    def is_excerpt(self) -> bool:
+        return self.quote() != self.article.text
+
+    def as_record(self) -> dict:
+        """What the question log keeps: enough to find the provision again and to read it in statistics."""
+        return {
+            "doc": self.doc_id,
+            "article": self.article.number,
+            "sub": self.article.sub,
+            "paragraph": self.paragraph,
+            "item": self.item,
+            "score": round(self.score, 4),
+            "reference": self.reference,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict, doc_title: str, article: Article) -> Citation:
+        """A logged provision again, with the article as now served."""
+        return cls(record["doc"], doc_title, article, record["paragraph"], record["item"], record["score"])
+
+
 @dataclass
 class Segment:
     """A run of text in a diff: kept ('='), added ('+') or removed ('-')."""
