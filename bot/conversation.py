@@ -18,7 +18,7 @@ from .assistant import ArticleView, Assistant, DiffView
 from .context import Contexts
 from .errors import ExpiredError, UsageError
 from .questionlog import LoggedQuestion, QuestionLog
-from .texts import ARTICLE_USAGE, DIFF_USAGE
+from .texts import ANSWER_EXPIRED_TEXT, ARTICLE_USAGE, DIFF_USAGE
 
 
 @dataclass
@@ -106,19 +106,19 @@ class Conversation:
 
     # ------------------------------------------------------------ buttons under an answer
 
-    def hit(self, question_id: int, index: int) -> ArticleView:
+    def hit(self, question_id: int, index: int, user_id: int | None = None) -> ArticleView:
         """The whole article of hit `index` (shown hits first, then the further ones) of a logged question."""
-        hits = self._logged(question_id).hits
+        hits = self._logged(question_id, user_id).hits
         if not 0 <= index < len(hits):
             raise ExpiredError("找不到这条回答里的条文，请重新提问。")
         return self._view(hits[index])
 
-    def more(self, question_id: int) -> list[tuple[int, Citation]]:
+    def more(self, question_id: int, user_id: int | None = None) -> list[tuple[int, Citation]]:
         """The further hits of a logged question (更多相关条款) with their index for `hit`.
 
         Hits whose document or article is no longer served are left out.
         """
-        logged = self._logged(question_id)
+        logged = self._logged(question_id, user_id)
         found = []
         for index, record in enumerate(logged.more, len(logged.citations)):
             try:
@@ -130,14 +130,16 @@ class Conversation:
 
     def feedback(self, question_id: int, user_id: int, value: int) -> None:
         """Store 👍 (+1) / 👎 (-1) for an answer."""
-        self._logged(question_id)
+        self._logged(question_id, user_id)
         assert self.log is not None
         self.log.log_feedback(question_id, user_id, value)
 
-    def _logged(self, question_id: int) -> LoggedQuestion:
+    def _logged(self, question_id: int, user_id: int | None = None) -> LoggedQuestion:
+        """The logged question behind a button; a button pressed by someone other than who asked is expired (the
+        buttons of an answer belong to it: no one reads or votes on another person's question)."""
         logged = self.log.question(question_id) if self.log is not None else None
-        if logged is None:
-            raise ExpiredError("这条回答的记录已经找不到了，请重新提问。")
+        if logged is None or (user_id is not None and logged.user_id is not None and logged.user_id != user_id):
+            raise ExpiredError(ANSWER_EXPIRED_TEXT)
         return logged
 
     def _view(self, record: dict) -> ArticleView:

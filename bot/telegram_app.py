@@ -71,6 +71,7 @@ from .render import (
 from .telegram_split import split_message
 from .texts import (
     ADMIN_COMMANDS,
+    BUTTON_EXPIRED_TEXT,
     CANCELLED_TEXT,
     COMMANDS,
     ERROR_TEXT,
@@ -89,6 +90,9 @@ from .texts import (
 logger = logging.getLogger(__name__)
 
 CONVERSATION, LIMITER, ADMIN = "conversation", "rate_limiter", "admin"
+BUTTON_LIMITER, STAFF_LIMITER = "button_rate_limiter", "staff_rate_limiter"
+BUTTON_RATE = 3  # button taps allowed per question allowed
+STAFF_RATE = 10  # staff messages and uploads allowed per owner question allowed
 CONCURRENT_UPDATES = 8  # one owner's slow question must not hold up everyone else's
 STATS_DAYS, MAX_STATS_DAYS = 7, 365
 VOTE_LABELS = {1: "👍", -1: "👎"}
@@ -122,6 +126,14 @@ def build_application(
     log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE)
     application.bot_data[CONVERSATION] = Conversation(assistant, log)
     application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
+    # taps on an answer's buttons (全文, 更多, 👍) come in bursts after a question: a limit of their own, wider
+    application.bot_data[BUTTON_LIMITER] = RateLimiter(
+        BUTTON_RATE * settings.rate_limit_count, settings.rate_limit_seconds
+    )
+    # staff upload batches: their own, higher limit
+    application.bot_data[STAFF_LIMITER] = RateLimiter(
+        STAFF_RATE * settings.rate_limit_count, settings.rate_limit_seconds
+    )
     application.bot_data[ADMIN] = admin or CorpusAdmin(config, assistant, log)
     application.add_handler(TypeHandler(Update, rate_limit), group=-1)
     text = filters.UpdateType.MESSAGE & filters.TEXT
@@ -217,9 +229,18 @@ async def try_answer(update: Update, text: str | None = None) -> bool:
         return False
 
 
-def callback_numbers(data: str) -> list[int]:
-    """The numbers after the prefix: "fb:12:-1" → [12, -1]."""
-    return [int(part) for part in data.split(":")[1:]]
+MAX_CALLBACK_NUMBER = 2**31  # question ids and indexes are far below; anything larger is not one of ours
+
+
+def callback_numbers(data: str | None, count: int) -> list[int]:
+    """The `count` numbers after the prefix: "fb:12:-1" → [12, -1]; a malformed or foreign button is expired."""
+    try:
+        numbers = [int(part) for part in (data or "").split(":")[1:]]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or not all(abs(n) < MAX_CALLBACK_NUMBER for n in numbers):
+        raise ExpiredError(BUTTON_EXPIRED_TEXT)
+    return numbers
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -250,7 +271,7 @@ def with_vote(markup: InlineKeyboardMarkup, vote: int) -> InlineKeyboardMarkup:
     def mark(b: InlineKeyboardButton) -> InlineKeyboardButton:
         if not (b.callback_data or "").startswith("fb:"):
             return b
-        value = callback_numbers(b.callback_data)[1]
+        value = callback_numbers(b.callback_data, 2)[1]
         return button(VOTE_LABELS[value] + (" 已反馈" if value == vote else ""), b.callback_data)
 
     return InlineKeyboardMarkup([[mark(b) for b in row] for row in markup.inline_keyboard])
@@ -262,9 +283,17 @@ def with_vote(markup: InlineKeyboardMarkup, vote: int) -> InlineKeyboardMarkup:
 async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Group −1: beyond the per-user rate, say "slow down" once and drop the update."""
     user = update.effective_user
-    if user is None or not counts_as_question(update):
+    if user is None or is_confirmation(update):
         return
-    verdict = context.bot_data[LIMITER].check(user.id)
+    if admin_of(context).is_admin(user.id):
+        limiter = context.bot_data[STAFF_LIMITER]
+    elif counts_as_question(update):
+        limiter = context.bot_data[LIMITER]
+    elif update.callback_query is not None:
+        limiter = context.bot_data[BUTTON_LIMITER]
+    else:
+        return
+    verdict = limiter.check(user.id)
     if verdict.allowed:
         return
     text = SLOW_DOWN_TEXT.format(seconds=verdict.retry_seconds)
@@ -273,6 +302,11 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     elif verdict.first_refusal:
         await update.effective_message.reply_text(text)
     raise ApplicationHandlerStop
+
+
+def is_confirmation(update: Update) -> bool:
+    """确认 / 取消 under a staff preview: never dropped (only admins get those buttons)."""
+    return update.callback_query is not None and (update.callback_query.data or "").startswith("adm:")
 
 
 def counts_as_question(update: Update) -> bool:
@@ -375,9 +409,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
 @replies_to_mistakes
 async def example_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A tapped example question under /start is answered like a typed one."""
-    [index] = callback_numbers(update.callback_query.data)
+    [index] = callback_numbers(update.callback_query.data, 1)
     if index >= len(EXAMPLE_QUESTIONS):
-        raise ExpiredError("这个按钮已经失效了，请直接输入您的问题。")
+        raise ExpiredError(BUTTON_EXPIRED_TEXT)
     await update.callback_query.answer()
     await answer_question(update, context, EXAMPLE_QUESTIONS[index])
 
@@ -388,8 +422,8 @@ async def example_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 @replies_to_mistakes
 async def full_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """全文: the whole article of a hit, split if long."""
-    question_id, index = callback_numbers(update.callback_query.data)
-    view = await asyncio.to_thread(conversation_of(context).hit, question_id, index)
+    question_id, index = callback_numbers(update.callback_query.data, 2)
+    view = await asyncio.to_thread(conversation_of(context).hit, question_id, index, update.effective_user.id)
     await update.callback_query.answer()
     await send_html(update, context, article_html(view))
 
@@ -397,8 +431,8 @@ async def full_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 @replies_to_mistakes
 async def more_hits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """更多相关条款: the next hits, each with a button for its whole article."""
-    [question_id] = callback_numbers(update.callback_query.data)
-    hits = await asyncio.to_thread(conversation_of(context).more, question_id)
+    [question_id] = callback_numbers(update.callback_query.data, 1)
+    hits = await asyncio.to_thread(conversation_of(context).more, question_id, update.effective_user.id)
     await update.callback_query.answer()
     buttons = [button(f"{n}. 全文", f"f:{question_id}:{index}") for n, (index, _) in enumerate(hits, 1)]
     markup = InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)]) if buttons else None
@@ -409,7 +443,7 @@ async def more_hits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """👍 / 👎: store the vote, thank the person, mark the chosen button (unless already marked)."""
     query = update.callback_query
-    question_id, vote = callback_numbers(query.data)
+    question_id, vote = callback_numbers(query.data, 2)
     await asyncio.to_thread(conversation_of(context).feedback, question_id, update.effective_user.id, vote)
     await query.answer("感谢反馈！")
     current = query.message.reply_markup if query.message is not None else None

@@ -60,6 +60,11 @@ FIGURE_STATED = re.compile(
 )
 
 
+def has_words(question: str) -> bool:
+    """Whether there is anything to search: a message of punctuation, symbols or emoji alone has nothing."""
+    return any(ch.isalnum() for ch in question)
+
+
 def asks_for_figure(question: str) -> bool:
     """Whether the question asks for a figure, duration or list of papers (and is not a yes-or-no question)."""
     match = FIGURE_ASKED.search(question)
@@ -109,7 +114,7 @@ class Abstention:
     def should_abstain(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
         """Abstain when nothing is close in meaning, when other law matches the question far better, or when it
         asks for a figure that none of the provisions an answer would cite states (`article_text`: by index)."""
-        if len(scored.articles) == 0:
+        if len(scored.articles) == 0 or not has_words(question):
             return True
         if scored.named or scored.lead:
             return False

@@ -21,7 +21,7 @@ from policy_corpus.names import name_before, narrow_by_article
 from policy_corpus.references import find_references
 from policy_corpus.store import Store
 
-from .abstention import Abstention
+from .abstention import Abstention, has_words
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, merge_rankings, put_first
@@ -89,6 +89,8 @@ class Searcher:
     def search(self, question: str, top_k: int = 3, mode: str = "hybrid", previous: str | None = None) -> SearchResult:
         """The best `top_k` articles for `question`, or an abstention; `previous`: the question a follow-up leans
         on (embeddings/followup.py), searched together with it."""
+        if not has_words(question):
+            return SearchResult(question, [], True)
         if previous:
             scored, abstained = self.score_follow_up(question, previous, mode)
         else:

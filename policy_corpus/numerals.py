@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+from .errors import UnknownArticleError
+
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 UNITS = {"十": 10, "百": 100, "千": 1000}
 NUMERAL_CHARS = "零〇一二三四五六七八九十百千两"
 NUMERAL_RE = f"[{NUMERAL_CHARS}]+"
+MAX_ARTICLE = 9999  # article numbers people can ask for: the longest code (民法典) has 1,260
 
 
 def cn_to_int(text: str) -> int:
@@ -61,7 +64,18 @@ def parse_article_ref(text: str) -> tuple[int, int]:
     match = re.fullmatch(rf"\s*第?\s*({NUMERAL_RE}|\d+)\s*条?\s*(?:之\s*({NUMERAL_RE}|\d+))?\s*", text)
     if not match:
         raise ValueError(f"not an article number: {text!r}")
+    if len(match.group(1)) > 8 or (match.group(2) and len(match.group(2)) > 8):
+        raise ArticleNumberError(text)
     number = cn_to_int(match.group(1))
-    if number <= 0:
-        raise ValueError(f"not an article number: {text!r}")
-    return number, cn_to_int(match.group(2)) if match.group(2) else 0
+    sub = cn_to_int(match.group(2)) if match.group(2) else 0
+    if not 1 <= number <= MAX_ARTICLE or not 0 <= sub <= MAX_ARTICLE or (match.group(2) and sub == 0):
+        raise ArticleNumberError(text)
+    return number, sub
+
+
+class ArticleNumberError(UnknownArticleError, ValueError):
+    """A number no article has (0, or too large to be one): bounded here, where numbers are read."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip()[:20]
+        super().__init__(f"没有这一条：条号应在第一条到第{int_to_cn(MAX_ARTICLE)}条之间（收到“{self.text}”）。")
