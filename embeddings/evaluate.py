@@ -120,7 +120,7 @@ def _cites_a_pinpoint(searcher: Searcher, scored, pinpoint: list[tuple[str, int,
         return False
     index = int(scored.articles[0])
     doc, number, sub = searcher.article_keys[index]
-    paragraph, item = scored.best_unit.get(index, (None, None))
+    paragraph, item = searcher.pinpoint(index, scored)
     if paragraph is None:
         article = searcher.article(index)
         if len(article.paragraphs) == 1 and not article.paragraphs[0].items:

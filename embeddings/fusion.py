@@ -22,6 +22,7 @@ class Scored:
     named: int = 0  # how many leading articles the question named outright (促进法第十九条)
     closeness: float = 0.0  # the best cosine of the question itself (not adapted): is anything close in meaning?
     lead: int = 0  # how many leading articles the policy documents, searched on their own, answered with
+    vector: np.ndarray | None = None  # the question's own vector (not adapted), to pinpoint paragraphs and items
 
 
 def standardise(values: np.ndarray) -> np.ndarray:
@@ -133,4 +134,5 @@ def merge_rankings(first: Scored, second: Scored, depth: int = CANDIDATES) -> Sc
         named=max(first.named, second.named),
         closeness=max(first.closeness, second.closeness),
         lead=max(first.lead, second.lead),
+        vector=first.vector,
     )

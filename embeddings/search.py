@@ -75,6 +75,11 @@ class Searcher:
         )
         self._articles: dict[int, Article] = {}
         self._lock = threading.Lock()
+        # each article's units, grouped: article i's are _units_by_article[_unit_range[i]:_unit_range[i + 1]]
+        self._units_by_article = np.argsort(self.index_folder.unit_article, kind="stable")
+        self._unit_range = np.searchsorted(
+            self.index_folder.unit_article[self._units_by_article], np.arange(len(self.article_keys) + 1)
+        )
         faiss.omp_set_num_threads(max(1, config.embeddings.threads))
 
     @classmethod
@@ -97,7 +102,7 @@ class Searcher:
             scored = self.score(question, mode)
             abstained = self.should_abstain(scored, mode, question)
         hits = [
-            self._hit(int(a), float(s), scored.best_unit.get(int(a), (None, None)))
+            self._hit(int(a), float(s), self.pinpoint(int(a), scored))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
         return SearchResult(question, hits, abstained)
@@ -113,6 +118,23 @@ class Searcher:
             alone, together, merged, question, both, lambda index: self._article(index).text
         )
         return merged, abstained
+
+    def pinpoint(self, index: int, scored: Scored) -> tuple[int | None, int | None]:
+        """The paragraph and item of article `index` that the question is closest to, among the article's paragraphs
+        and items (not the whole article, whose text covers them all); (None, None) for an article not split."""
+        units = self._split_units(index)
+        if len(units) == 0 or scored.vector is None:
+            return scored.best_unit.get(index, (None, None))
+        cosines = self.index_folder.index.reconstruct_batch(units) @ scored.vector[0]
+        best = int(units[int(np.argmax(cosines))])
+        paragraph, item = int(self.index_folder.unit_paragraph[best]), int(self.index_folder.unit_item[best])
+        return paragraph, None if item < 0 else item
+
+    def _split_units(self, index: int) -> np.ndarray:
+        """The paragraph and item units of article `index` (none for an article indexed whole only)."""
+        start, end = self._unit_range[index], self._unit_range[index + 1]
+        units = self._units_by_article[start:end]
+        return units[self.index_folder.unit_paragraph[units] >= 0]
 
     def article(self, index: int) -> Article:
         """The current wording of the article at `index` of the index's articles."""
@@ -139,7 +161,9 @@ class Searcher:
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.tiers.articles is not None:
             scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)
-        return put_first(self.references(question), scored)
+        scored = put_first(self.references(question), scored)
+        scored.vector = raw
+        return scored
 
     def _bonus(self, question: str) -> np.ndarray:
         """Per article, added to the fused score of the whole corpus: the policy documents' boost, and national
