@@ -100,6 +100,18 @@ VOTE_LABELS = {1: "👍", -1: "👎"}
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
+class MessageRateLimiter(AIORateLimiter):
+    """Telegram's flood limits (~30 messages/s, 1/s per chat) are on messages: "typing…", callback answers and
+    polling pass without queueing behind them."""
+
+    UNLIMITED = frozenset({"sendChatAction", "answerCallbackQuery", "getUpdates", "getMe", "getFile"})
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if endpoint in self.UNLIMITED:
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 def build_application(
     config: Config,
     assistant: Assistant,
@@ -118,7 +130,7 @@ def build_application(
         .base_file_url(settings.base_file_url)
         .concurrent_updates(CONCURRENT_UPDATES)
         # outgoing flood control: Telegram's ~30 messages/s overall, retrying once on 429 RetryAfter
-        .rate_limiter(AIORateLimiter(max_retries=1))
+        .rate_limiter(MessageRateLimiter(max_retries=1))
         .post_init(register_commands)
         .post_shutdown(close_question_log)
         .build()
