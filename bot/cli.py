@@ -43,6 +43,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in replies
+    os.umask(0o077)  # the data folder (owners' questions among it) is for the service user only
     parser = build_parser()
     args = parser.parse_args(argv)
     level = args.log_level or os.environ.get("POLICYBOT_LOG_LEVEL", "").strip().upper()

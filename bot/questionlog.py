@@ -7,6 +7,7 @@ it outlives them). Only Telegram user ids are stored, never names. Staff statist
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -61,6 +62,17 @@ class Stats:
     @property
     def answered_share(self) -> float:
         return self.answered / self.questions if self.questions else 0.0
+
+
+# What looks like a mainland ID card number or a mobile number is not kept as typed
+ID_CARD = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_numbers(text: str) -> str:
+    """Mask ID card and mobile numbers before a question is stored: 1**********, 11010*************."""
+    text = ID_CARD.sub(lambda m: m.group()[:6] + "*" * 12, text)
+    return MOBILE.sub(lambda m: m.group()[:3] + "*" * 8, text)
 
 
 def utc_now() -> datetime:
@@ -139,7 +151,7 @@ class QuestionLog:
         row = {
             "user_id": user_id,
             "asked_at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT),
-            "question": answer.question,
+            "question": mask_numbers(answer.question),
             "abstained": int(answer.abstained),
             "citations": json.dumps([c.as_record() for c in answer.citations], ensure_ascii=False),
             "more": json.dumps([c.as_record() for c in answer.more], ensure_ascii=False),

@@ -83,6 +83,7 @@ from .texts import (
     REMOVE_USAGE,
     SLOW_DOWN_TEXT,
     STATS_USAGE,
+    TOO_LONG_TEXT,
     UNKNOWN_COMMAND_TEXT,
     error_text,
 )
@@ -91,6 +92,7 @@ logger = logging.getLogger(__name__)
 
 CONVERSATION, LIMITER, ADMIN = "conversation", "rate_limiter", "admin"
 BUTTON_LIMITER, STAFF_LIMITER = "button_rate_limiter", "staff_rate_limiter"
+MAX_MESSAGES = 3  # messages one reply may take
 BUTTON_RATE = 3  # button taps allowed per question allowed
 STAFF_RATE = 10  # staff messages and uploads allowed per owner question allowed
 CONCURRENT_UPDATES = 8  # one owner's slow question must not hold up everyone else's
@@ -206,8 +208,11 @@ def conversation_of(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
 async def send_html(
     update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Send HTML split into messages within Telegram's limit; buttons go under the last one."""
+    """Send HTML split into messages within Telegram's limit, at most MAX_MESSAGES (a huge article or echo is cut,
+    saying so); buttons go under the last one."""
     chunks = split_message(text)
+    if len(chunks) > MAX_MESSAGES:
+        chunks = chunks[: MAX_MESSAGES - 1] + split_message(chunks[MAX_MESSAGES - 1] + "\n" + escape(TOO_LONG_TEXT))[:1]
     for number, chunk in enumerate(chunks, 1):
         await context.bot.send_message(
             update.effective_chat.id,

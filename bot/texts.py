@@ -46,6 +46,7 @@ CONTEXT_NOTE = "接着上一个问题（{topic}）回答；问新问题请发 /n
 NEW_TOPIC_TEXT = "好的，请说您的新问题。"
 NEW_TOPIC_WORDS = ("新问题", "换个问题", "问别的")  # typed instead of /new
 ANSWER_EXPIRED_TEXT = "这条回答已过期，请重新提问。"
+TOO_LONG_TEXT = "（内容过长，只显示了开头部分。）"
 BUTTON_EXPIRED_TEXT = "这个按钮已经失效了，请直接输入您的问题。"
 DOCS_HINT = "发送 /docs 查看收录的文件。"  # after an unknown document, where commands can be sent
 EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"

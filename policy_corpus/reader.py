@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from .errors import BinaryDocumentError, EmptyDocumentError, EncodingError
+from .errors import BinaryDocumentError, DocumentTooLargeError, EmptyDocumentError, EncodingError
 
 # Magic numbers of files people send by mistake (images, PDFs, archives, office files).
 BINARY_MAGIC = {
@@ -73,16 +73,42 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in text or control > max(8, len(text) // 100)
 
 
+# A zip's directory says how big its members unpack: checked before anything is unpacked (a 1 MB .docx can
+# hold 1 GB of XML). Real Word files of laws unpack to a few MB at ratios under 20.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_RATIO = 100
+MAX_PARAGRAPHS = 50_000
+
+
+def check_zip(data: bytes, label: str) -> None:
+    """Refuse a zip-based file (.docx) that would unpack too large or too compressed to be a document."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as error:
+        raise BinaryDocumentError(f"{label} 是损坏的 Word 文件，无法读取（{error}）。请重新导出后上传。") from None
+    unpacked = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members) or 1
+    if unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_RATIO:
+        raise DocumentTooLargeError(
+            f"{label} 解压后过大（{unpacked / 1024 / 1024:.0f} MB，压缩比 {unpacked / packed:.0f}），不像一份法规文件，未读取。"
+        )
+
+
 def _docx_text(data: bytes, label: str) -> str:
+    check_zip(data, label)
     try:
         import docx  # python-docx
+        from lxml.etree import XMLSyntaxError
 
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        paragraphs = document.paragraphs
+    except (zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as error:
         raise BinaryDocumentError(
-            f"{label} 是压缩包或损坏的 Word 文件，无法读取（{error}）。请上传 .txt / .md / .docx。"
+            f"{label} 是压缩包或损坏的 Word 文件，无法读取（{type(error).__name__}）。请上传 .txt / .md / .docx。"
         ) from None
-    text = "\n".join(paragraph.text for paragraph in document.paragraphs)
+    if len(paragraphs) > MAX_PARAGRAPHS:
+        raise DocumentTooLargeError(f"{label} 有 {len(paragraphs):,} 个段落，不像一份法规文件，未读取。")
+    text = "\n".join(paragraph.text for paragraph in paragraphs)
     if not text.strip():
         raise EmptyDocumentError(f"{label} 是空的 Word 文件，请上传含有条文的文件。")
     return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tarfile
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -48,6 +49,9 @@ def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
 
     Collection ids have folders (民法典/合同编); an id staff give for an upload must not.
     """
+    if any(unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs", "Zl", "Zp") for ch in doc_id):
+        raise BadDocumentIdError(f"文件编号 {doc_id!r} 含有看不见的格式字符（零宽空格、方向控制等），请重新输入。")
+    doc_id = unicodedata.normalize("NFKC", doc_id)  # ｈｕｎａｎ and hunan are one id
     parts = doc_id.split("/")
     if (
         not doc_id.strip()

@@ -620,3 +620,41 @@ async def test_stats_count_the_questions_asked(env):
         for bad in ("/stats abc", "/stats 0", "/stats 9999"):
             [usage] = await send(stub, ADMIN, bad)
             assert usage["plain_text"].startswith("用法：/stats")
+
+
+def docx_with_body(body: bytes) -> bytes:
+    """A real .docx whose word/document.xml is replaced by `body`."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes("第一条 示例。")))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(member, body if member.filename == "word/document.xml" else source.read(member))
+    return buffer.getvalue()
+
+
+async def test_hostile_uploads_get_their_reason_and_the_corpus_keeps_answering(env, caplog):
+    import resource
+
+    bomb = docx_with_body(b"<w:document>" + b" " * (200 * 1024 * 1024) + b"</w:document>")  # 200 MB of spaces
+    assert len(bomb) < 1024 * 1024
+    async with running_bot(env) as (stub, _app):
+        with caplog.at_level(logging.WARNING):
+            reply = await upload(stub, ADMIN, "bomb.docx", bomb, caption="bomb_rules")
+            assert "解压后过大" in reply["plain_text"]
+            broken = await upload(stub, ADMIN, "broken.docx", docx_with_body(b"<w:document><unclosed>"))
+            assert "损坏的 Word 文件" in broken["plain_text"]
+            for lookalike in ("hunan\u200b", "hu\u202enan", "ｈｕｎａｎ\u200d"):
+                refused = await upload(stub, ADMIN, "x.md", firefly_rules().encode(), caption=lookalike)
+                assert "看不见的格式字符" in refused["plain_text"], lookalike
+            since = len(stub.sent_messages(ADMIN))
+            stub.send_document(ADMIN, "line.txt", ("无条文" * 350_000).encode(), caption="one_line")
+            await stub.wait_for_replies(1, chat_id=ADMIN, since=since, timeout=60)
+            await stub.wait_until_idle()
+            assert len(stub.sent_messages(ADMIN)) - since <= 3  # a 1 MB line is not echoed in full
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+        [answer] = await send(stub, OWNER, "银行贷款到期了，能不能不还本金直接续贷？")
+        assert "第十一条" in answer["plain_text"]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert peak_mb < 1500  # the bomb was never unpacked (the test process holds the model and two corpora)

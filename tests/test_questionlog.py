@@ -106,3 +106,40 @@ def test_rate_limiter_sliding_window():
     assert limiter.check(1).allowed
     with pytest.raises(ValueError):
         RateLimiter(0, 10)
+
+
+def test_id_card_and_mobile_numbers_are_masked_before_they_are_stored(tmp_path):
+    question = "我叫张三，身份证110101199003071234，手机13812345678，工号 1234567890123 能续贷吗"
+    with QuestionLog(tmp_path / QUESTIONS_FILE) as log:
+        qid = log.log_question(42, answer(question), "0001", at=NOW)
+        stored = log.question(qid).question
+    assert "110101199003071234" not in stored and "13812345678" not in stored
+    assert "110101************" in stored and "138********" in stored
+    assert "1234567890123" in stored  # other numbers stay as typed
+    raw = (tmp_path / QUESTIONS_FILE).read_bytes()
+    assert b"13812345678" not in raw
+
+
+def test_the_data_folder_is_for_the_service_user_only(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from bot.cli import main
+    from policy_corpus.library import Library
+    from policy_corpus.sources import load_sources
+
+    from .conftest import DOCUMENTS
+
+    previous = os.umask(0o022)
+    try:
+        monkeypatch.setenv("POLICYBOT_DATA_DIR", str(tmp_path / "data"))
+        assert main(["docs"]) == 2  # nothing published yet; the command sets the process's file mode mask
+        Library(tmp_path / "data").publish(load_sources([DOCUMENTS]).documents[:1])
+        with QuestionLog(tmp_path / "data" / QUESTIONS_FILE) as log:
+            log.log_question(42, answer("能续贷吗？"), "0001", at=NOW)
+        paths = [tmp_path / "data", *(tmp_path / "data").rglob("*")]
+        for path in paths:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+    finally:
+        os.umask(previous)
