@@ -42,7 +42,12 @@ def decode_document(data: bytes, name: str = "") -> str:
 
 def _decode_text(data: bytes, label: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise EncodingError(
+                f"{label} 是不完整的 UTF-16 文本（文件被截断或损坏）。请另存为 UTF-8 后再上传。"
+            ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -622,23 +622,45 @@ async def test_stats_count_the_questions_asked(env):
             assert usage["plain_text"].startswith("用法：/stats")
 
 
-def docx_with_body(body: bytes) -> bytes:
-    """A real .docx whose word/document.xml is replaced by `body`."""
+def docx_with_body(*chunks: bytes, repeat: int = 1) -> bytes:
+    """A real .docx whose word/document.xml is replaced by `chunks` (the middle one repeated), streamed into the
+    zip so that a 1 GB body never sits in memory."""
     import zipfile
 
     source = zipfile.ZipFile(io.BytesIO(docx_bytes("第一条 示例。")))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for member in source.infolist():
-            target.writestr(member, body if member.filename == "word/document.xml" else source.read(member))
+            if member.filename != "word/document.xml":
+                target.writestr(member, source.read(member))
+                continue
+            with target.open(member.filename, "w", force_zip64=True) as body:
+                for number, chunk in enumerate(chunks):
+                    for _ in range(repeat if number == len(chunks) // 2 else 1):
+                        body.write(chunk)
     return buffer.getvalue()
 
 
-async def test_hostile_uploads_get_their_reason_and_the_corpus_keeps_answering(env, caplog):
-    import resource
+# Reading the upload in a process whose memory is capped at 600 MB: unpacking the bomb would not fit.
+READ_BOMB = """
+import resource, sys
+from policy_corpus.errors import DocumentTooLargeError
+from policy_corpus.reader import decode_document
+data = open(sys.argv[1], "rb").read()
+resource.setrlimit(resource.RLIMIT_AS, (600 * 1024 * 1024, resource.RLIM_INFINITY))
+try:
+    decode_document(data, "bomb.docx")
+except DocumentTooLargeError:
+    print("refused")
+"""
 
-    bomb = docx_with_body(b"<w:document>" + b" " * (200 * 1024 * 1024) + b"</w:document>")  # 200 MB of spaces
-    assert len(bomb) < 1024 * 1024
+
+async def test_hostile_uploads_get_their_reason_and_the_corpus_keeps_answering(env, caplog, tmp_path):
+    import subprocess
+    import sys
+
+    bomb = docx_with_body(b"<w:document>", b" " * (1 << 20), b"</w:document>", repeat=1024)  # 1 GB of spaces
+    assert len(bomb) < 2 * 1024 * 1024
     async with running_bot(env) as (stub, _app):
         with caplog.at_level(logging.WARNING):
             reply = await upload(stub, ADMIN, "bomb.docx", bomb, caption="bomb_rules")
@@ -656,5 +678,12 @@ async def test_hostile_uploads_get_their_reason_and_the_corpus_keeps_answering(e
         assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
         [answer] = await send(stub, OWNER, "银行贷款到期了，能不能不还本金直接续贷？")
         assert "第十一条" in answer["plain_text"]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert peak_mb < 1500  # the bomb was never unpacked (the test process holds the model and two corpora)
+    (tmp_path / "bomb.docx").write_bytes(bomb)  # what reading the upload costs, in a process of its own
+    read = subprocess.run(  # noqa: ASYNC221 -- after the bot stopped
+        [sys.executable, "-c", READ_BOMB, str(tmp_path / "bomb.docx")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert read.stdout.strip() == "refused"  # within 600 MB: refused from the zip directory, never unpacked

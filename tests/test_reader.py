@@ -61,3 +61,9 @@ def test_windows_line_endings():
     text = decode_document("# 法\r\n\r\n第一条 甲。\r\n乙。\r\n".encode(), "crlf.md")
     doc = parse_document(text, "crlf")
     assert [p.text for p in doc.articles[0].paragraphs] == ["甲。", "乙。"]
+
+
+def test_truncated_utf16_says_what_is_wrong():
+    data = b"\xff\xfe" + "第一条 测试。".encode("utf-16-le") + b"\x00"
+    with pytest.raises(EncodingError, match="UTF-16"):
+        decode_document(data, "x.txt")
