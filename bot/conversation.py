@@ -17,7 +17,7 @@ from .answer import Answer, Citation
 from .assistant import ArticleView, Assistant, DiffView
 from .context import Contexts
 from .errors import ExpiredError, UsageError
-from .questionlog import LoggedQuestion, QuestionLog
+from .questionlog import Forgotten, LoggedQuestion, QuestionLog
 from .texts import ANSWER_EXPIRED_TEXT, ARTICLE_USAGE, DIFF_USAGE
 
 
@@ -61,6 +61,15 @@ class Conversation:
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
         return Asked(answer, self.log.log_question(user_id, answer, version))
+
+    def forget(self, user_id: int, chat_id: int | None = None) -> Forgotten:
+        """/forget: delete the user's logged questions, votes and conversation context."""
+        if chat_id is not None:
+            self.contexts.forget(chat_id)
+        return self.log.forget_user(user_id) if self.log is not None else Forgotten(0, 0)
+
+    def held_about(self, user_id: int) -> Forgotten:
+        return self.log.held_about(user_id) if self.log is not None else Forgotten(0, 0)
 
     def new_topic(self, chat_id: int) -> bool:
         """/new: the next message is a new question; True if there was a context to forget."""

@@ -10,6 +10,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -69,6 +70,17 @@ ID_CARD = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
+PURGE_EVERY_S = 3600
+
+
+@dataclass
+class Forgotten:
+    """What /forget deleted (or would delete) of one user."""
+
+    questions: int
+    votes: int
+
+
 def mask_numbers(text: str) -> str:
     """Mask ID card and mobile numbers before a question is stored: 1**********, 11010*************."""
     text = ID_CARD.sub(lambda m: m.group()[:6] + "*" * 12, text)
@@ -82,7 +94,11 @@ def utc_now() -> datetime:
 class QuestionLog:
     """questions.db: one connection per thread (SQLite's rule), WAL so readers never block the bot."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, retention_days: int | None = None) -> None:
+        """`retention_days`: questions (and their feedback) older than this are deleted, at start and then about
+        hourly as questions are logged; None keeps them."""
+        self.retention_days = retention_days
+        self._last_purge = 0.0
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -91,6 +107,7 @@ class QuestionLog:
         db = self._db()
         db.enable_wal()
         self._create_tables(db)
+        self.purge()
 
     def _db(self) -> sqlite_utils.Database:
         """This thread's connection, opened on first use."""
@@ -148,6 +165,8 @@ class QuestionLog:
         self, user_id: int | None, answer: Answer, corpus_version: str | None, at: datetime | None = None
     ) -> int:
         """Store a question and its answer; returns the question id the bot's buttons refer to."""
+        if self.retention_days is not None and time.monotonic() - self._last_purge > PURGE_EVERY_S:
+            self.purge()
         row = {
             "user_id": user_id,
             "asked_at": (at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT),
@@ -158,6 +177,38 @@ class QuestionLog:
             "corpus_version": corpus_version,
         }
         return self._db()["questions"].insert(row).last_pk
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete what is older than the retention period; returns how many questions went."""
+        if self.retention_days is None:
+            return 0
+        self._last_purge = time.monotonic()
+        cutoff = ((now or utc_now()) - timedelta(days=self.retention_days)).astimezone(timezone.utc)
+        stamp = cutoff.strftime(TIME_FORMAT)
+        db = self._db()
+        with db.conn:
+            db.execute(
+                "DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE asked_at < ?)", [stamp]
+            )
+            return db.execute("DELETE FROM questions WHERE asked_at < ?", [stamp]).rowcount
+
+    def forget_user(self, user_id: int) -> Forgotten:
+        """Delete everything logged about one user: their questions (with any feedback on them) and their votes."""
+        db = self._db()
+        with db.conn:
+            votes = db.execute("DELETE FROM feedback WHERE user_id = ?", [user_id]).rowcount
+            db.execute(
+                "DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE user_id = ?)", [user_id]
+            )
+            questions = db.execute("DELETE FROM questions WHERE user_id = ?", [user_id]).rowcount
+        return Forgotten(questions, votes)
+
+    def held_about(self, user_id: int) -> Forgotten:
+        """How many questions and votes of one user are kept."""
+        db = self._db()
+        questions = db.execute("SELECT count(*) FROM questions WHERE user_id = ?", [user_id]).fetchone()[0]
+        votes = db.execute("SELECT count(*) FROM feedback WHERE user_id = ?", [user_id]).fetchone()[0]
+        return Forgotten(questions, votes)
 
     def log_feedback(self, question_id: int, user_id: int, value: int, at: datetime | None = None) -> None:
         """Record 👍 (+1) or 👎 (-1); a later vote by the same person on the same answer replaces theirs."""

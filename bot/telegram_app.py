@@ -76,6 +76,9 @@ from .texts import (
     COMMANDS,
     ERROR_TEXT,
     EXAMPLE_QUESTIONS,
+    FORGET_ASK_TEXT,
+    FORGET_DONE_TEXT,
+    FORGET_KEPT_TEXT,
     NEW_TOPIC_TEXT,
     NEW_TOPIC_WORDS,
     NOT_ADMIN_TEXT,
@@ -86,12 +89,14 @@ from .texts import (
     TOO_LONG_TEXT,
     UNKNOWN_COMMAND_TEXT,
     error_text,
+    privacy_text,
 )
 
 logger = logging.getLogger(__name__)
 
 CONVERSATION, LIMITER, ADMIN = "conversation", "rate_limiter", "admin"
 BUTTON_LIMITER, STAFF_LIMITER = "button_rate_limiter", "staff_rate_limiter"
+RETENTION_DAYS = "retention_days"
 MAX_MESSAGES = 3  # messages one reply may take
 BUTTON_RATE = 3  # button taps allowed per question allowed
 STAFF_RATE = 10  # staff messages and uploads allowed per owner question allowed
@@ -137,7 +142,8 @@ def build_application(
         .post_shutdown(close_question_log)
         .build()
     )
-    log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE)
+    log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE, config.privacy.retention_days)
+    application.bot_data[RETENTION_DAYS] = config.privacy.retention_days
     application.bot_data[CONVERSATION] = Conversation(assistant, log)
     application.bot_data[LIMITER] = limiter or RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
     # taps on an answer's buttons (全文, 更多, 👍) come in bursts after a question: a limit of their own, wider
@@ -159,6 +165,8 @@ def build_application(
             CommandHandler("diff", show_diff),
             CommandHandler("docs", show_docs),
             CommandHandler("new", new_topic),
+            CommandHandler("privacy", show_privacy),
+            CommandHandler("forget", ask_forget),
             # staff only (admin_only refuses everyone else); publishing ones run without blocking
             CommandHandler("corpus", show_corpus),
             CommandHandler("reload", reload_corpus, block=False),
@@ -173,6 +181,7 @@ def build_application(
             CallbackQueryHandler(more_hits, pattern=r"^m:\d+$"),
             CallbackQueryHandler(feedback, pattern=r"^fb:\d+:[+-]1$"),
             CallbackQueryHandler(admin_button, pattern=r"^adm:(ok|no):[A-Za-z0-9_-]{1,40}$", block=False),
+            CallbackQueryHandler(forget_button, pattern=r"^forget:(ok|no)$"),
             CallbackQueryHandler(stale_button),
         ]
     )
@@ -391,6 +400,32 @@ async def new_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new (or typing 新问题): the next message is a new question, not a follow-up."""
     conversation_of(context).new_topic(update.effective_chat.id)
     await send_html(update, context, escape(NEW_TOPIC_TEXT))
+
+
+async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/privacy: what is kept about this user, for how long, who sees it, how to delete it."""
+    held = await asyncio.to_thread(conversation_of(context).held_about, update.effective_user.id)
+    text = privacy_text(context.bot_data[RETENTION_DAYS], held.questions, held.votes)
+    await send_html(update, context, escape(text))
+
+
+async def ask_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: ask before deleting the user's records."""
+    markup = InlineKeyboardMarkup([[button("确认删除", "forget:ok"), button("取消", "forget:no")]])
+    await send_html(update, context, escape(FORGET_ASK_TEXT), markup)
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """确认删除 / 取消 under /forget: only the person who presses it is forgotten."""
+    query = update.callback_query
+    await query.answer()
+    await drop_buttons(update)
+    if query.data == "forget:no":
+        await send_html(update, context, escape(FORGET_KEPT_TEXT))
+        return
+    gone = await asyncio.to_thread(conversation_of(context).forget, update.effective_user.id, update.effective_chat.id)
+    logger.info("a user's records were deleted at their request (%d questions)", gone.questions)
+    await send_html(update, context, escape(FORGET_DONE_TEXT.format(questions=gone.questions, votes=gone.votes)))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -14,6 +14,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("diff", "湖南办法修订前后对比：/diff 11"),
     ("docs", "收录的文件"),
     ("new", "问新问题（不接着上一个问题回答）"),
+    ("privacy", "我们保存什么、保存多久、怎么删除"),
+    ("forget", "删除我的提问记录"),
 ]
 # Staff only: shown in /help and the command menu of admins' chats, never in everyone's menu.
 ADMIN_COMMANDS: list[tuple[str, str]] = [
@@ -65,3 +67,21 @@ def error_text(error: Exception, commands: bool = True) -> str:
     if commands and isinstance(error, UnknownDocumentError) and "/docs" not in text:
         text = f"{text}{DOCS_HINT}"
     return text
+
+
+def privacy_text(retention_days: int, questions: int, votes: int) -> str:
+    """/privacy: what is stored about an owner, for how long, who sees it, and how to delete it."""
+    return (
+        "隐私说明\n"
+        "• 我们保存：您的 Telegram 用户编号（不保存姓名、手机号）、您提的问题（其中像身份证号、手机号的数字会先打码）、"
+        "回答引用的条文，以及您点的 👍/👎。\n"
+        f"• 保存多久：{retention_days} 天，到期自动删除。为理解追问，最近一个问题只在内存里保留 10 分钟，不写入记录。\n"
+        "• 谁能看到：管理员在 /stats 里看到提问数量、回答比例和没有找到答案的问题原文，用于改进收录的文件；不对外提供。\n"
+        f"• 目前保存的您的记录：提问 {questions} 条，反馈 {votes} 条。\n"
+        "• 删除：发送 /forget，确认后立即删除您的全部记录。"
+    )
+
+
+FORGET_ASK_TEXT = "确定删除您的全部提问记录和反馈吗？删除后无法恢复。"
+FORGET_DONE_TEXT = "已删除：提问 {questions} 条，反馈 {votes} 条，以及当前对话的上下文。"
+FORGET_KEPT_TEXT = "已取消，您的记录没有改动。"

@@ -127,6 +127,10 @@ class AdminSettings(Section):
     max_upload_bytes: int = setting(5 * 1024 * 1024, "uploads above this are refused", ge=1)
 
 
+class PrivacySettings(Section):
+    retention_days: int = setting(180, "owners' questions and votes are deleted after this many days", ge=1)
+
+
 class Config(Section):
     data_dir: str = setting("data", "store, index, caches, logs (POLICYBOT_DATA_DIR)", path=True)
     corpus: CorpusSettings = Field(default_factory=CorpusSettings)
@@ -134,6 +138,7 @@ class Config(Section):
     search: SearchSettings = Field(default_factory=SearchSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     # relative paths in the file are resolved against its folder; not a setting
     base_dir: Path = Field(PROJECT_DIR, exclude=True)
 

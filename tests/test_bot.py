@@ -255,3 +255,23 @@ async def test_follow_up_uses_the_chat_context_and_new_clears_it(served_config, 
         assert "接着上一个问题" not in alone["plain_text"]
         [typed] = await ask(stub, 303, "新问题")
         assert typed["plain_text"] == "好的，请说您的新问题。"
+
+
+async def test_privacy_says_what_is_kept_and_forget_deletes_it(served_config, assistant):
+    import sqlite3
+
+    async with running_bot(served_config, assistant) as (stub, app):
+        await ask(stub, 401, LOAN_QUESTION)
+        await ask(stub, 402, LOAN_QUESTION)  # someone else's record stays
+        [privacy] = await ask(stub, 401, "/privacy")
+        assert "保存多久：180 天" in privacy["plain_text"] and "提问 1 条" in privacy["plain_text"]
+        assert "/forget" in privacy["plain_text"]
+        [question] = await ask(stub, 401, "/forget")
+        assert labels(question) == ["确认删除", "取消"]
+        [done] = await press(stub, 401, question, "确认删除")
+        assert done["plain_text"].startswith("已删除：提问 1 条")
+        path = app.bot_data["conversation"].log.path
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM questions WHERE user_id = 401").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM feedback WHERE user_id = 401").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM questions WHERE user_id = 402").fetchone()[0] >= 1

@@ -143,3 +143,15 @@ def test_the_data_folder_is_for_the_service_user_only(tmp_path, monkeypatch):
             assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
     finally:
         os.umask(previous)
+
+
+def test_questions_older_than_the_retention_period_are_deleted(tmp_path):
+    with QuestionLog(tmp_path / QUESTIONS_FILE, retention_days=180) as log:
+        old = log.log_question(42, answer("旧问题"), "0001", at=NOW - timedelta(days=200))
+        log.log_feedback(old, 42, 1, at=NOW - timedelta(days=200))
+        new = log.log_question(42, answer("新问题"), "0001", at=NOW - timedelta(days=10))
+        assert log.purge(now=NOW) == 1
+        assert log.question(old) is None and log.question(new) is not None
+        assert log.held_about(42).questions == 1
+    with QuestionLog(tmp_path / QUESTIONS_FILE) as kept:  # no retention: nothing more is deleted
+        assert kept.purge(now=NOW + timedelta(days=1000)) == 0
