@@ -418,7 +418,13 @@ def ingest_json(reloaded) -> dict:
 
 def article_json(view: ArticleView) -> dict:
     """`policybot article --json`: the document, then the article as the store keeps it."""
-    return {"doc": view.doc.id, "doc_title": view.doc.cite_title, **view.article.as_dict()}
+    return {
+        "doc": view.doc.id,
+        "doc_title": view.doc.cite_title,
+        "in_force": view.doc.in_force,
+        "repealed_by": view.doc.repealed_by or None,
+        **view.article.as_dict(),
+    }
 
 
 if __name__ == "__main__":

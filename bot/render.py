@@ -27,6 +27,9 @@ from .texts import (
     CONTEXT_NOTE,
     DISCLAIMER,
     EXAMPLE_QUESTIONS,
+    NOT_YET_TEXT,
+    REPEALED_TEXT,
+    SUPERSEDED_TEXT,
     UPLOAD_TIP,
     VERSION_NAMES,
 )
@@ -169,11 +172,23 @@ def format_article(doc_title: str, article: Article, fmt: Markup = Plain) -> str
 
 
 def article_html(view: ArticleView) -> str:
-    return format_article(view.doc.cite_title, view.article, Html)
+    return status_line(view, Html) + format_article(view.doc.cite_title, view.article, Html)
 
 
 def article_plain(view: ArticleView) -> str:
-    return format_article(view.doc.cite_title, view.article, Plain)
+    return status_line(view, Plain) + format_article(view.doc.cite_title, view.article, Plain)
+
+
+def status_line(view: ArticleView, fmt: Markup) -> str:
+    """Above an article of a law not in force: 已废止 (by which article), 尚未施行, or 已被新版本取代."""
+    doc = view.doc
+    if doc.in_force:
+        return ""
+    if doc.repealed_by:
+        return fmt.bold(REPEALED_TEXT.format(by=doc.repealed_by)) + "\n"
+    if doc.takes_effect:
+        return fmt.bold(NOT_YET_TEXT.format(date=doc.takes_effect)) + "\n"
+    return fmt.bold(SUPERSEDED_TEXT) + "\n"
 
 
 def format_diff(view: DiffView, fmt: Markup = Plain) -> str:

@@ -12,6 +12,7 @@ from .citation import short_title
 from .errors import UnknownArticleError, UnknownDocumentError
 from .model import Article, ChangeAction, Document, DocumentKind, DraftStatus, Item, Paragraph, Version
 from .numerals import article_label
+from .repeal import not_yet_in_force, repealed_laws, takes_effect
 
 
 @dataclass
@@ -31,6 +32,10 @@ class DocumentInfo:
     version_date: str = ""
     in_force: bool = True  # False: a newer version of the same law is in the corpus
     primary: bool = True  # one of the policy documents, rather than background national law
+    repealed_by: str = (
+        ""  # 《促进个体工商户发展条例》第三十九条: the article of a later law in the corpus that repeals it
+    )
+    takes_effect: str = ""  # YYYY-MM-DD, for a law not in force yet because it takes effect later
 
     @property
     def national(self) -> bool:
@@ -88,6 +93,8 @@ class Store:
             "version_date": str,
             "in_force": int,
             "primary_source": int,
+            "repealed_by": str,
+            "takes_effect": str,
         }
         if "documents" not in self.db.table_names():
             self.db["documents"].create(columns, pk="id")
@@ -147,18 +154,53 @@ class Store:
         return changes
 
     def _mark_versions_in_force(self) -> None:
-        """Of several versions of one law, the latest is in force; on a tie, the one listed first."""
+        """Of several versions of one law, the latest that has taken effect is in force (on a tie, the one listed
+        first); then a law that a later law in force repeals (《…》同时废止) is not (policy_corpus/repeal.py)."""
+        rows = list(self.db.query("SELECT id, law, version_date, position, dates, cite_title FROM documents"))
+        closing: dict[str, list[str]] = {}
+        query = "SELECT doc_id, text FROM articles WHERE version = ? AND text LIKE '%起施行%'"
+        for article in self.db.query(query, [Version.CURRENT.value]):
+            closing.setdefault(article["doc_id"], []).append(article["text"])
+        effective = {
+            row["id"]: takes_effect(json.loads(row["dates"] or "[]"), closing.get(row["id"], [])) for row in rows
+        }
+        pending = {doc_id for doc_id, day in effective.items() if not_yet_in_force(day)}
         best: dict[str, tuple[str, int, str]] = {}
-        for row in self.db.query("SELECT id, law, version_date, position FROM documents"):
+        for row in rows:
+            if row["id"] in pending:
+                continue
             law = row["law"] or row["id"]
             candidate = (row["version_date"] or "", -row["position"], row["id"])
             if law not in best or candidate > best[law]:
                 best[law] = candidate
         in_force = sorted(doc_id for _, _, doc_id in best.values())
-        self.db.execute("UPDATE documents SET in_force = 0")
+        self.db.execute("UPDATE documents SET in_force = 0, repealed_by = '', takes_effect = ''")
         for start in range(0, len(in_force), 500):  # one statement per chunk, not one per document
             chunk = in_force[start : start + 500]
             self.db.execute(f"UPDATE documents SET in_force = 1 WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        for doc_id in sorted(pending):
+            self.db.execute("UPDATE documents SET takes_effect = ? WHERE id = ?", [effective[doc_id], doc_id])
+        self._mark_repeals(rows, set(in_force))
+
+    def _mark_repeals(self, rows: list[dict], in_force: set[str]) -> None:
+        by_id = {row["id"]: row for row in rows}
+        repeals: dict[str, tuple[str, str]] = {}  # law → (citation of the repealing article, its law's date)
+        query = "SELECT doc_id, number, sub, text FROM articles WHERE version = ? AND text LIKE '%废止%'"
+        for article in self.db.query(query, [Version.CURRENT.value]):
+            repealer = by_id.get(article["doc_id"])
+            if repealer is None or repealer["id"] not in in_force:
+                continue
+            citation = f"《{short_title(repealer['cite_title'])}》{article_label(article['number'], article['sub'])}"
+            for law in repealed_laws(article["text"]):
+                if law != (repealer["law"] or repealer["id"]):
+                    repeals.setdefault(law, (citation, repealer["version_date"] or ""))
+        for row in rows:
+            found = repeals.get(row["law"] or "")
+            # a law is only repealed by a later one (an old law naming a still older one with the same title is not)
+            if found is not None and row["version_date"] and found[1] and row["version_date"] < found[1]:
+                self.db.execute(
+                    "UPDATE documents SET in_force = 0, repealed_by = ? WHERE id = ?", [found[0], row["id"]]
+                )
 
     def remove_document(self, doc_id: str) -> None:
         with self.db.conn:
@@ -305,6 +347,8 @@ def _document_info(row: dict) -> DocumentInfo:
         law=row.get("law") or "",
         version_date=row.get("version_date") or "",
         in_force=row.get("in_force") is None or bool(row["in_force"]),
+        repealed_by=row.get("repealed_by") or "",
+        takes_effect=row.get("takes_effect") or "",
         primary=row.get("primary_source") is None or bool(row["primary_source"]),
     )
 

@@ -1,0 +1,94 @@
+"""Law in force, learned from the texts: a law repealed by a later one (《…》同时废止) is never searched or cited as
+current, and a law that takes effect later is not current before its day."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from datetime import date
+
+import pytest
+
+from bot.assistant import Assistant
+from bot.render import article_plain
+from embeddings.build import make_index_builder
+from policy_corpus.config import load_config
+from policy_corpus.library import Library
+from policy_corpus.repeal import repealed_laws
+from policy_corpus.sources import load_sources
+
+from .conftest import NATIONAL_ARCHIVE, PROJECT
+
+SUBSET = [
+    "行政法规/个体工商户条例(2016-02-06).md",
+    "行政法规/促进个体工商户发展条例(2022-10-01).md",
+    "行政法规/增值税暂行条例(2017-11-19).md",
+    "经济法/增值税法(2024-12-25).md",
+]
+OLD_SOLE_TRADERS = "行政法规/个体工商户条例(2016-02-06)"
+OLD_VAT = "行政法规/增值税暂行条例(2017-11-19)"
+VAT_LAW = "经济法/增值税法(2024-12-25)"
+
+
+def publish_subset(root, monkeypatch, today: date) -> Assistant:
+    monkeypatch.setattr("policy_corpus.repeal.today", lambda: today)
+    collection = root / "collection"
+    with tarfile.open(NATIONAL_ARCHIVE) as archive:
+        for member in archive.getmembers():
+            name = member.name.removeprefix("./")
+            if name in SUBSET:
+                (collection / name).parent.mkdir(parents=True, exist_ok=True)
+                (collection / name).write_bytes(archive.extractfile(member).read())
+    config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(root / "data")})
+    Library(config.data_path).publish(load_sources([collection]).documents, make_index_builder(config))
+    return Assistant(config)
+
+
+@pytest.fixture(scope="module")
+def served_today(tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    yield publish_subset(tmp_path_factory.mktemp("repeal"), monkeypatch, date(2026, 11, 30))
+    monkeypatch.undo()
+
+
+def test_the_repealing_clause_is_read():
+    assert repealed_laws("本条例自2022年11月1日起施行。《个体工商户条例》同时废止。") == ["个体工商户条例"]
+    assert repealed_laws("本法自2026年1月1日起施行。《中华人民共和国增值税暂行条例》同时废止。") == ["增值税暂行条例"]
+    assert repealed_laws("依照《公司法》的规定予以登记。") == []
+
+
+def test_a_repealed_law_is_not_in_force_and_says_by_what(served_today):
+    infos = {info.id: info for info in served_today.documents()}
+    assert not infos[OLD_SOLE_TRADERS].in_force
+    assert infos[OLD_SOLE_TRADERS].repealed_by == "《促进个体工商户发展条例》第三十九条"
+    assert infos[OLD_VAT].repealed_by == "《增值税法》第三十八条"
+    assert infos[VAT_LAW].in_force and not infos[VAT_LAW].repealed_by
+    view = served_today.article(OLD_SOLE_TRADERS, 2)  # still reachable by id, and says so
+    assert article_plain(view).startswith("【已废止】本法规已被《促进个体工商户发展条例》第三十九条废止")
+
+
+def test_a_repealed_law_is_never_cited(served_today):
+    for question in ("个体户的经营者能不能换成家里人", "开个体户要不要交增值税", "个体工商户可以起字号吗", "小规模纳税人增值税税率是多少"):
+        answer = served_today.ask(question, top_k=5)
+        cited = {c.doc_id for c in answer.citations + answer.more}
+        assert not cited & {OLD_SOLE_TRADERS, OLD_VAT}, question
+
+
+def test_article_json_carries_in_force_and_repealed_by(served_today, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("POLICYBOT_DATA_DIR", str(served_today.config.data_path))
+    assert main(["article", OLD_SOLE_TRADERS, "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["in_force"] is False and data["repealed_by"] == "《促进个体工商户发展条例》第三十九条"
+    assert main(["article", VAT_LAW, "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["in_force"] is True and data["repealed_by"] is None
+
+
+def test_a_law_taking_effect_later_is_not_current_before_its_day(tmp_path, monkeypatch):
+    before = publish_subset(tmp_path, monkeypatch, date(2025, 6, 1))
+    infos = {info.id: info for info in before.documents()}
+    assert not infos[VAT_LAW].in_force and infos[VAT_LAW].takes_effect == "2026-01-01"
+    assert infos[OLD_VAT].in_force  # the law that will repeal it is not in force yet
+    assert article_plain(before.article(VAT_LAW, 1)).startswith("【尚未施行】本法规自2026-01-01起施行")
