@@ -68,7 +68,12 @@ def test_a_repealed_law_is_not_in_force_and_says_by_what(served_today):
 
 
 def test_a_repealed_law_is_never_cited(served_today):
-    for question in ("个体户的经营者能不能换成家里人", "开个体户要不要交增值税", "个体工商户可以起字号吗", "小规模纳税人增值税税率是多少"):
+    for question in (
+        "个体户的经营者能不能换成家里人",
+        "开个体户要不要交增值税",
+        "个体工商户可以起字号吗",
+        "小规模纳税人增值税税率是多少",
+    ):
         answer = served_today.ask(question, top_k=5)
         cited = {c.doc_id for c in answer.citations + answer.more}
         assert not cited & {OLD_SOLE_TRADERS, OLD_VAT}, question
