@@ -46,17 +46,13 @@ class Conversation:
         question = question.strip()
         context = self.contexts.get(chat_id) if chat_id is not None else None
         resolved = resolve(question, context.query if context is not None else None)
-        if resolved.previous is None:
-            answer = self.assistant.ask(question, top_k)
-        else:
-            answer = self.assistant.ask(question, top_k, previous=resolved.previous)
+        in_context = {"previous": resolved.previous} if resolved.with_context else {}
+        answer = self.assistant.ask(question, top_k, **in_context)
         if resolved.with_context and not answer.abstained:
             answer.context_topic = context.topic
-        if chat_id is not None:
-            if answer.abstained and context is not None and resolved.with_context:
-                pass  # a follow-up nothing answers leaves the context as it was, for the next try
-            else:
-                self.contexts.remember(chat_id, resolved.query, topic_of(question, answer), resolved.with_context)
+        # a follow-up nothing answers leaves the context as it was, for the next try
+        if chat_id is not None and not (answer.abstained and resolved.with_context):
+            self.contexts.remember(chat_id, resolved.query, topic_of(question, answer), resolved.with_context)
         if self.log is None:
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
