@@ -7,10 +7,10 @@ import re
 from .errors import UnknownArticleError
 
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-UNITS = {"十": 10, "百": 100, "千": 1000}
-NUMERAL_CHARS = "零〇一二三四五六七八九十百千两"
+UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+NUMERAL_CHARS = "零〇一二三四五六七八九十百千万两"
 NUMERAL_RE = f"[{NUMERAL_CHARS}]+"
-MAX_ARTICLE = 9999  # article numbers people can ask for: the longest code (民法典) has 1,260
+MAX_ARTICLE = 99999  # article numbers read and written: the longest code (民法典) has 1,260
 
 
 def cn_to_int(text: str) -> int:
@@ -20,6 +20,9 @@ def cn_to_int(text: str) -> int:
         return int(text)
     if not text or any(ch not in DIGITS and ch not in UNITS for ch in text):
         raise ValueError(f"not a Chinese numeral: {text!r}")
+    if "万" in text:  # 一万二千零五 = 一 × 10000 + 二千零五
+        high, _, low = text.partition("万")
+        return cn_to_int(high or "一") * 10000 + (cn_to_int(low) if low.strip("零〇") else 0)
     total, digit = 0, None
     for ch in text:
         if ch in DIGITS:
@@ -31,9 +34,14 @@ def cn_to_int(text: str) -> int:
 
 
 def int_to_cn(number: int) -> str:
-    """Convert 1..9999 to the form used in article numbers (十一, 一百零五, 二十)."""
+    """Convert 1..99999 to the form used in article numbers (十一, 一百零五, 二十, 一万零一)."""
     if number <= 0:
         raise ValueError(f"article numbers start at 1, got {number}")
+    if number >= 10000:
+        high, low = divmod(number, 10000)
+        if not low:
+            return f"{int_to_cn(high)}万"
+        return f"{int_to_cn(high)}万{'零' if low < 1000 else ''}{int_to_cn(low) if low >= 20 or low < 10 else '一' + int_to_cn(low)}"
     names = "零一二三四五六七八九"
     if number < 10:
         return names[number]
@@ -64,7 +72,7 @@ def parse_article_ref(text: str) -> tuple[int, int]:
     match = re.fullmatch(rf"\s*第?\s*({NUMERAL_RE}|\d+)\s*条?\s*(?:之\s*({NUMERAL_RE}|\d+))?\s*", text)
     if not match:
         raise ValueError(f"not an article number: {text!r}")
-    if len(match.group(1)) > 8 or (match.group(2) and len(match.group(2)) > 8):
+    if len(match.group(1)) > 12 or (match.group(2) and len(match.group(2)) > 12):
         raise ArticleNumberError(text)
     number = cn_to_int(match.group(1))
     sub = cn_to_int(match.group(2)) if match.group(2) else 0

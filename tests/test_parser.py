@@ -7,7 +7,7 @@ import pytest
 from policy_corpus.errors import NoArticlesError
 from policy_corpus.model import DraftStatus, Version
 from policy_corpus.numerals import article_label, cn_to_int, int_to_cn, parse_article_ref
-from policy_corpus.parser import parse_document, split_notes
+from policy_corpus.parser import numbering_problems, parse_document, split_notes
 from policy_corpus.reader import decode_document
 
 from .conftest import DOCUMENTS
@@ -189,3 +189,14 @@ def test_article_references():
     assert article_label(577) == "第五百七十七条"
     with pytest.raises(ValueError):
         parse_article_ref("abc")
+
+
+def test_article_ten_thousand_is_read_not_merged_into_the_one_before():
+    from policy_corpus.numerals import int_to_cn
+
+    articles = "\n\n".join(f"第{int_to_cn(n)}条 第{n}条的内容。" for n in range(1, 10002))
+    doc = parse_document(f"# 很长的规定\n\n2024年1月1日 施行\n\n<!-- INFO END -->\n\n{articles}\n", "long")
+    current = [a for a in doc.articles if a.version.value == "current"]
+    assert len(current) == 10001 and not numbering_problems(doc)
+    assert current[9999].label == "第一万条" and current[9999].text == "第10000条的内容。"
+    assert current[10000].label == "第一万零一条"
