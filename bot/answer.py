@@ -23,6 +23,7 @@ class Answer:
     more: list[Citation] = field(default_factory=list)  # the next hits, for 更多相关条款
     corpus_version: str | None = None  # the corpus version that answered
     context_topic: str | None = None  # set when the previous question's context changed the reading
+    figure_missing: bool = False  # declined because the provisions on the topic state no figure (more: those)
 
     @property
     def best(self) -> Citation | None:

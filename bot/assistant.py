@@ -159,7 +159,7 @@ class Assistant:
                 result = searcher.search(question, top_k=top_k + 5)
         citations = result.hits
         if result.abstained:
-            return Answer(question, True, [], citations, serving.version)
+            return Answer(question, True, [], citations, serving.version, figure_missing=result.figure_missing)
         return Answer(question, False, citations[:top_k], citations[top_k:], serving.version)
 
     # ------------------------------------------------------------ lookups

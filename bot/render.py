@@ -27,6 +27,7 @@ from .texts import (
     CONTEXT_NOTE,
     DISCLAIMER,
     EXAMPLE_QUESTIONS,
+    FIGURE_MISSING_TEXT,
     NOT_YET_TEXT,
     REPEALED_TEXT,
     SUPERSEDED_TEXT,
@@ -35,6 +36,7 @@ from .texts import (
 )
 
 RELATED_SHOWN = 2  # provisions listed one line each under the best one
+FIGURE_NEAREST_SHOWN = 2  # provisions named when the documents touch a topic but state no figure
 QUESTION_SHOWN = 60  # characters of the question repeated above its answer
 
 LABELS_SHOWN = 15
@@ -104,7 +106,7 @@ def answer_html(answer: Answer) -> str:
     one line each, and the disclaimer (answers can arrive out of order, so each says what it answers)."""
     asked = Html.italic(f"问：{first_line(answer.question, QUESTION_SHOWN)}")
     if answer.abstained or answer.best is None:
-        return f"{asked}\n{escape(ABSTAIN_TEXT)}"
+        return f"{asked}\n{escape(abstain_text(answer))}"
     best = answer.best
     parts = [asked]
     if answer.context_topic:
@@ -118,6 +120,14 @@ def answer_html(answer: Answer) -> str:
         parts += [f"• {Html.bold(c.reference)} {escape(first_line(c.quote()))}" for c in related]
     parts.append("\n" + Html.italic(DISCLAIMER))
     return "\n".join(parts)
+
+
+def abstain_text(answer: Answer) -> str:
+    """The decline: when the documents touch the topic but state no figure, which provisions come nearest."""
+    if answer.figure_missing and answer.more:
+        nearest = "、".join(dict.fromkeys(c.article_reference for c in answer.more[:FIGURE_NEAREST_SHOWN]))
+        return FIGURE_MISSING_TEXT.format(nearest=nearest)
+    return ABSTAIN_TEXT
 
 
 def more_html(citations: list[Citation]) -> str:
@@ -134,7 +144,7 @@ def more_html(citations: list[Citation]) -> str:
 def plain_answer(answer: Answer) -> str:
     """The answer as plain text (terminal and `policybot ask`)."""
     if answer.abstained or answer.best is None:
-        return ABSTAIN_TEXT
+        return abstain_text(answer)
     best = answer.best
     lines = [CONTEXT_NOTE.format(topic=answer.context_topic)] if answer.context_topic else []
     lines += [best.reference, best.quote()]

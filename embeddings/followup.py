@@ -61,11 +61,15 @@ def leans_on_previous(message: str) -> bool:
     letters = size(text)
     if letters == 0 or letters >= ALONE_FROM:
         return False
-    if letters <= SHORT:
-        return True
+    return letters <= SHORT or points_back(text)
+
+
+def points_back(message: str) -> bool:
+    """Whether a message says that it leans on what came before (那…呢, 他也…吗, 这个要多久), beyond being short."""
+    text = message.strip()
     if POINTS_BACK.match(text) or ASKS_ABOUT_IT.search(text) or REFERS_BACK.search(text):
         return True
-    return letters <= ASKS_ONLY_UP_TO and bool(ASKS_ONLY.search(text)) and not HAS_SUBJECT.search(text)
+    return size(text) <= ASKS_ONLY_UP_TO and bool(ASKS_ONLY.search(text)) and not HAS_SUBJECT.search(text)
 
 
 def resolve(message: str, previous: str | None) -> Resolved:

@@ -24,6 +24,7 @@ from policy_corpus.store import Store
 from .abstention import Abstention, has_words
 from .background import background_path, load_background
 from .encoder import get_encoder
+from .followup import points_back
 from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, merge_rankings, put_first
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
@@ -40,6 +41,7 @@ class SearchResult:
     question: str
     hits: list[Citation] = field(default_factory=list)  # best first
     abstained: bool = False
+    figure_missing: bool = False  # declined only because none of the provisions states the figure asked for
 
 
 class Searcher:
@@ -101,18 +103,29 @@ class Searcher:
         else:
             scored = self.score(question, mode)
             abstained = self.should_abstain(scored, mode, question)
+        figure_missing = (
+            abstained
+            and not previous
+            and len(scored.articles) > 0
+            and not self.abstention.uncovered(scored, question)
+            and self.abstention.figure_not_stated(scored, question, lambda index: self._article(index).text)
+        )
         hits = [
             self._hit(int(a), float(s), self.pinpoint(int(a), scored))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
-        return SearchResult(question, hits, abstained)
+        return SearchResult(question, hits, abstained, figure_missing)
 
     def score_follow_up(self, question: str, previous: str, mode: str = "hybrid") -> tuple[Scored, bool]:
         """A follow-up's ranking and abstention: the message alone and together with the question it leans on,
         merged by rank. It abstains only when both readings do; the figure rule reads the message itself (a figure
         the earlier question asked for is not asked again)."""
+        alone = self.score(question, mode)
+        if not points_back(question) and alone.closeness < self.abstention.floor:
+            # short, but nothing in it points back and nothing in the corpus is close: chatter, not a follow-up
+            return alone, self.should_abstain(alone, mode, question)
         both = f"{previous.strip()} {question.strip()}"
-        alone, together = self.score(question, mode), self.score(both, mode)
+        together = self.score(both, mode)
         merged = merge_rankings(alone, together)
         abstained = self.abstention.should_abstain_follow_up(
             alone, together, merged, question, both, lambda index: self._article(index).text

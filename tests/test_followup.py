@@ -65,3 +65,24 @@ def test_eval_scores_the_cited_paragraph_and_item(searcher, tmp_path):
     assert evaluate(searcher, read_questions(right)).pinpoint_at_1 == 1.0
     assert evaluate(searcher, read_questions(wrong)).pinpoint_at_1 == 0.0
     assert evaluate(searcher, read_questions(plain)).pinpoint_at_1 is None
+
+
+def test_chatter_after_a_question_is_not_taken_for_a_follow_up(assistant):
+    from bot.conversation import Conversation
+
+    conversation = Conversation(assistant)
+    conversation.ask(LOAN_QUESTION, chat_id=9)
+    chatter = conversation.ask("今天天气怎么样", chat_id=9).answer
+    assert chatter.abstained and chatter.context_topic is None
+    follow_up = conversation.ask("那担保呢？", chat_id=9).answer
+    assert not follow_up.abstained and follow_up.context_topic == "金融机构支持"
+
+
+def test_a_figure_the_documents_do_not_state_is_declined_naming_the_nearest_provisions(assistant):
+    from bot.render import plain_answer
+
+    answer = assistant.ask("创业担保贷款最多能贷多少")
+    assert answer.abstained and answer.figure_missing
+    text = plain_answer(answer)
+    assert text.startswith("抱歉，现有文件提到了这个事项，但没有规定您问的具体数字") and "《" in text
+    assert not assistant.ask("今天天气怎么样，推荐一部电影").figure_missing
