@@ -25,12 +25,23 @@ from pathlib import Path
 from embeddings.build import make_index_builder, served_index_is_stale
 from embeddings.encoder import ModelNotFoundError
 from embeddings.search import MODES, IndexMismatchError
+from policy_corpus.citation import cite
 from policy_corpus.config import Config, ConfigError, load_config
 from policy_corpus.errors import CorpusError
 from policy_corpus.library import Library, NothingPublishedError, PublishBusyError
 from policy_corpus.model import ChangeAction, Version
 from policy_corpus.numerals import parse_article_ref
 from policy_corpus.reload import reload_from_disk
+from policy_corpus.size import (
+    RULES_ARTICLE,
+    SIZE_DOCUMENT,
+    Metric,
+    MissingFactError,
+    Size,
+    classify,
+    industry_of,
+    parse_rules,
+)
 
 from .answer import Answer
 from .assistant import ArticleView, Assistant
@@ -170,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
     evaluate.set_defaults(func=cmd_eval)
+
+    size = commands.add_parser(
+        "size",
+        help="enterprise size by the 中小企业划型标准规定, e.g. `policybot size --industry 餐饮业 --staff 15 --revenue 300`",
+    )
+    size.add_argument("--industry", required=True, help="the standard's industry (餐饮业) or owners' words (开饭馆)")
+    size.add_argument("--staff", type=float, help="从业人员, people")
+    size.add_argument("--revenue", type=float, help="营业收入, 万元 a year")
+    size.add_argument("--assets", type=float, help="资产总额, 万元")
+    size.add_argument("--json", action="store_true", help='print {"industry", "size", "citation", "text"}')
+    size.set_defaults(func=cmd_size)
 
     health = commands.add_parser("health", help="check that the served version loads and answers; exit 0 if so")
     health.add_argument(
@@ -319,6 +341,30 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     ):
         value = figures[key]
         print(f"  {key:<22}{'n/a' if value is None else f'{value:.3f}'}")
+    return 0
+
+
+SIZE_NAMES = {Size.LARGE: "大型企业", Size.MEDIUM: "中型企业", Size.SMALL: "小型企业", Size.MICRO: "微型企业"}
+
+
+def cmd_size(args: argparse.Namespace, config: Config) -> int:
+    view = lookup_assistant(config).article(SIZE_DOCUMENT, RULES_ARTICLE)
+    rules = parse_rules(view.article)
+    rule = industry_of(args.industry, rules)
+    if rule is None:
+        names = "、".join(r.name for r in rules)
+        raise UsageError(f"不认识行业“{args.industry}”：请用标准里的行业名（{names}）或常用说法（开饭馆、开超市）")
+    try:
+        size = classify(rule, args.staff, args.revenue, args.assets)
+    except MissingFactError as error:
+        flags = {Metric.STAFF: "--staff", Metric.REVENUE: "--revenue", Metric.ASSETS: "--assets"}
+        raise UsageError(f"{error}：请加上 {' '.join(flags[m] for m in error.missing)}") from None
+    citation = cite(view.doc.cite_title, view.article, 1, rule.item.number)
+    if args.json:
+        data = {"industry": rule.name, "size": size.value, "citation": citation, "text": rule.item.text}
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        print(f"{SIZE_NAMES[size]}（{rule.name}）\n{citation}\n{rule.item.text}")
     return 0
 
 

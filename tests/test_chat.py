@@ -42,7 +42,7 @@ def test_chat_answers_looks_up_and_lists(cli, monkeypatch, capsys):
     assert f"{HUNAN_11}【金融机构支持】\n" in out  # the whole article
     assert "（一）增加小型微型企业融资规模和比例" in out
     assert "《中小企业促进法》  编号 sme_law" in out
-    assert out.count("收录的文件（5 件）") == 1  # nothing is read after /quit
+    assert out.count("收录的文件（6 件）") == 1  # nothing is read after /quit
     assert "《中小企业促进法》第十九条" in out
     assert "用法：/article 条号" in out
 

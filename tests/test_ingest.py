@@ -23,7 +23,13 @@ def test_ingest_stores_every_document(config):
     assert result.published and result.version == "0001"
     with library.open_store() as store:
         counts = {d.id: (d.current_count, d.draft_count) for d in store.documents()}
-        assert counts == {"hunan": (35, 38), "sme_law": (61, 0), "payment": (37, 0), "bizenv": (72, 0)}
+        assert counts == {
+            "hunan": (35, 38),
+            "sme_law": (61, 0),
+            "payment": (37, 0),
+            "bizenv": (72, 0),
+            "sme_size": (10, 0),
+        }
         article = store.article("hunan", 16)
         assert article.notes == ["原第十三条第二款"] and article.paired_number == 14
         assert store.article("hunan", 21, Version.DRAFT).status.value == "dropped"
@@ -49,7 +55,13 @@ def test_changed_file_replaces_only_that_document(config, documents_copy):
     )
     _, result = publish(config, documents_copy)
     actions = {c.doc_id: c.action for c in result.changes}
-    assert actions == {"bizenv": "unchanged", "hunan": "unchanged", "payment": "changed", "sme_law": "unchanged"}
+    assert actions == {
+        "bizenv": "unchanged",
+        "hunan": "unchanged",
+        "payment": "changed",
+        "sme_law": "unchanged",
+        "sme_size": "unchanged",
+    }
     with library.open_store() as store:
         assert "（修改后）" in store.article("payment", 37).text
     assert [v.name for v in library.versions()] == ["0002", "0001"]
@@ -66,7 +78,7 @@ def test_removed_file_is_removed(config, documents_copy):
     _, result = publish(config, documents_copy)
     assert ("bizenv", "removed") in {(c.doc_id, c.action) for c in result.changes}
     with library.open_store() as store:
-        assert store.document_ids() == ["hunan", "payment", "sme_law"]
+        assert store.document_ids() == ["hunan", "payment", "sme_law", "sme_size"]
 
 
 def test_unfinished_build_is_never_served(config):
@@ -75,7 +87,7 @@ def test_unfinished_build_is_never_served(config):
     (library.versions_dir / ".build-0002" / "store.db").write_bytes(b"half written")
     assert Library(config.data_path).current_name() == result.version
     with Library(config.data_path).open_store() as store:
-        assert len(store.documents()) == 4
+        assert len(store.documents()) == 5
 
 
 def test_cli_ingest_prints_each_document(config, capsys, monkeypatch):

@@ -106,7 +106,7 @@ def test_second_ingest_embeds_only_changed_text(indexed_config, tmp_path):
     folder.mkdir()
     with Store(library.current_dir() / "store.db", read_only=True) as store:
         meta = build_index(store, folder, indexed_config)
-    assert meta["embedded"] == 0 and meta["articles"] == 205
+    assert meta["embedded"] == 0 and meta["articles"] == 215
 
 
 def test_changed_document_reembeds_only_itself(indexed_config, tmp_path):

@@ -1,0 +1,80 @@
+"""Enterprise size by the 中小企业划型标准规定 (`policybot size`), read from the served document's 第四条."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.cli import main
+from policy_corpus.model import Item
+from policy_corpus.size import Size, classify, parse_item
+
+# (industry as typed, staff, revenue 万元, assets 万元) → (size, item) by the standard's own table
+CASES = [
+    ("农、林、牧、渔业", None, 49, None, "micro", 1),
+    ("养猪", None, 50, None, "small", 1),  # 50万元及以上 includes 50
+    ("工业", 20, 300, None, "small", 2),  # both bounds of 小型 are 及以上
+    ("开厂", 19, 5000, None, "micro", 2),  # 从业人员20人以下: either figure below makes it micro
+    ("工业", 1000, 40000, None, "large", 2),  # neither 1000人以下 nor 40000万元以下
+    ("建筑业", None, 6000, 5000, "medium", 3),
+    ("装修", None, 300, 299, "micro", 3),
+    ("批发业", 5, 1000, None, "small", 4),
+    ("零售业", 50, 500, None, "medium", 5),
+    ("开超市", 9, 2000, None, "micro", 5),
+    ("交通运输业", 20, 200, None, "small", 6),
+    ("仓储业", 100, 1000, None, "medium", 7),
+    ("快递", 19, 100, None, "micro", 8),
+    ("住宿业", 10, 100, None, "small", 9),
+    ("开饭馆", 15, 300, None, "small", 10),
+    ("餐饮业", 300, 20000, None, "large", 10),
+    ("信息传输业", 100, 1000, None, "medium", 11),
+    ("做软件", 10, 50, None, "small", 12),
+    ("软件和信息技术服务业", 10, 49, None, "micro", 12),
+    ("房地产开发经营", None, 100, 2000, "small", 13),
+    ("物业管理", 100, 500, None, "small", 14),
+    ("租赁和商务服务业", 10, None, 100, "small", 15),
+    ("其他未列明行业", 100, None, None, "medium", 16),
+    ("其他未列明行业", 9, None, None, "micro", 16),
+]
+
+
+@pytest.fixture
+def size_cli(served_config, monkeypatch, capsys):
+    monkeypatch.setenv("POLICYBOT_DATA_DIR", str(served_config.data_path))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["size", *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+@pytest.mark.parametrize(("industry", "staff", "revenue", "assets", "size", "item"), CASES)
+def test_size_follows_the_standard(size_cli, industry, staff, revenue, assets, size, item):
+    args = ["--industry", industry, "--json"]
+    for flag, value in (("--staff", staff), ("--revenue", revenue), ("--assets", assets)):
+        if value is not None:
+            args += [flag, str(value)]
+    code, out, _ = size_cli(*args)
+    assert code == 0
+    data = json.loads(out)
+    assert data["size"] == size
+    numeral = "一二三四五六七八九十"[item - 1] if item <= 10 else "十" + "一二三四五六"[item - 11]
+    assert data["citation"] == f"《中小企业划型标准规定》第四条第（{numeral}）项"
+    assert data["text"].startswith(f"（{numeral}）{data['industry']}。")
+
+
+def test_a_missing_figure_is_asked_for_and_an_unknown_industry_is_named(size_cli):
+    code, _, err = size_cli("--industry", "开饭馆", "--staff", "15")
+    assert code == 2 and "营业收入" in err and "--revenue" in err
+    code, _, err = size_cli("--industry", "卖菜的", "--staff", "3")
+    assert code == 2 and "不认识行业" in err
+
+
+def test_a_revised_standard_is_followed_without_a_code_change():
+    revised = "（十）餐饮业。从业人员300人以下的为中小微型企业。其中，从业人员100人及以上的为中型企业；从业人员20人及以上的为小型企业；从业人员20人以下的为微型企业。"
+    rule = parse_item(Item(10, revised))
+    assert classify(rule, staff=15) is Size.MICRO  # 15 people: small by the 2011 standard, micro by this one
+    assert classify(rule, staff=20) is Size.SMALL
