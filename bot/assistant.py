@@ -152,11 +152,7 @@ class Assistant:
         follow-up leans on."""
         top_k = top_k or self.config.search.top_k
         with self._use() as serving:
-            searcher = self._load_searcher(serving)
-            if previous:
-                result = searcher.search(question, top_k=top_k + 5, previous=previous)
-            else:
-                result = searcher.search(question, top_k=top_k + 5)
+            result = self._load_searcher(serving).search(question, top_k=top_k + 5, previous=previous)
         citations = result.hits
         if result.abstained:
             return Answer(question, True, [], citations, serving.version, figure_missing=result.figure_missing)

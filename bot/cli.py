@@ -37,7 +37,6 @@ from policy_corpus.size import (
     SIZE_DOCUMENT,
     Metric,
     MissingFactError,
-    Size,
     classify,
     industry_of,
     parse_rules,
@@ -48,6 +47,7 @@ from .assistant import ArticleView, Assistant
 from .conversation import Conversation
 from .errors import UsageError
 from .render import article_plain, diff_plain, document_counts, plain_answer
+from .texts import SIZE_NAMES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -342,9 +342,6 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
         value = figures[key]
         print(f"  {key:<22}{'n/a' if value is None else f'{value:.3f}'}")
     return 0
-
-
-SIZE_NAMES = {Size.LARGE: "大型企业", Size.MEDIUM: "中型企业", Size.SMALL: "小型企业", Size.MICRO: "微型企业"}
 
 
 def cmd_size(args: argparse.Namespace, config: Config) -> int:

@@ -46,8 +46,7 @@ class Conversation:
         question = question.strip()
         context = self.contexts.get(chat_id) if chat_id is not None else None
         resolved = resolve(question, context.query if context is not None else None)
-        in_context = {"previous": resolved.previous} if resolved.with_context else {}
-        answer = self.assistant.ask(question, top_k, **in_context)
+        answer = self.assistant.ask(question, top_k, previous=resolved.previous)
         if resolved.with_context and not answer.abstained:
             answer.context_topic = context.topic
         # a follow-up nothing answers leaves the context as it was, for the next try

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from policy_corpus.errors import UnknownDocumentError
 from policy_corpus.model import ChangeAction, Version
+from policy_corpus.size import Size
 
 # The command menu (set_my_commands) and /help; descriptions are what owners read.
 COMMANDS: list[tuple[str, str]] = [
@@ -53,6 +54,7 @@ NOT_YET_TEXT = "【尚未施行】本法规自{date}起施行，此前不是现�
 SUPERSEDED_TEXT = "【历史版本】本法规已有更新的版本，以下不是现行文本。"
 TOO_LONG_TEXT = "（内容过长，只显示了开头部分。）"
 BUTTON_EXPIRED_TEXT = "这个按钮已经失效了，请直接输入您的问题。"
+SIZE_NAMES = {Size.LARGE: "大型企业", Size.MEDIUM: "中型企业", Size.SMALL: "小型企业", Size.MICRO: "微型企业"}
 DOCS_HINT = "发送 /docs 查看收录的文件。"  # after an unknown document, where commands can be sent
 EXPIRED_TEXT = "这项操作已经处理过或已失效。如需更新，请重新上传或重新发送命令。"
 ABSTAIN_TEXT = (

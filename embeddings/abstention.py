@@ -3,6 +3,7 @@ asks for a figure that none of the provisions an answer would cite states."""
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from collections.abc import Callable
@@ -83,6 +84,14 @@ def off_topic_floor(abstain_below: float, off_topic_best: np.ndarray) -> float:
     return max(abstain_below, float(np.median(off_topic_best)) + OFF_TOPIC_MARGIN)
 
 
+class Declined(str, enum.Enum):
+    """Why a question is not answered."""
+
+    NOTHING = "nothing"  # no words, or no candidate at all
+    NOT_COVERED = "not_covered"  # nothing close in meaning, or other law matches far better
+    NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
+
+
 @dataclass
 class Abstention:
     """Decides, for one corpus version, when a question is not answered."""
@@ -111,14 +120,22 @@ class Abstention:
             primary_floor = off_topic_floor(settings.abstain_below, (off_topic @ primary_vectors.T).max(axis=1))
         return cls(settings, floor, primary_floor, background, corpus_on_background_scale)
 
-    def should_abstain(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
-        """Abstain when nothing is close in meaning, when other law matches the question far better, or when it
-        asks for a figure that none of the provisions an answer would cite states (`article_text`: by index)."""
+    def decline(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> Declined | None:
+        """Why not to answer, or None: nothing to search, nothing close in meaning or other law matching the
+        question far better, or a figure asked for that none of the provisions an answer would cite states
+        (`article_text`: by index)."""
         if len(scored.articles) == 0 or not has_words(question):
-            return True
+            return Declined.NOTHING
         if scored.named or scored.lead:
-            return False
-        return self.uncovered(scored, question) or self.figure_not_stated(scored, question, article_text)
+            return None
+        if self.uncovered(scored, question):
+            return Declined.NOT_COVERED
+        if self.figure_not_stated(scored, question, article_text):
+            return Declined.NO_FIGURE
+        return None
+
+    def should_abstain(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
+        return self.decline(scored, question, article_text) is not None
 
     def should_abstain_follow_up(
         self,

@@ -23,11 +23,9 @@ class Question:
     def resolved(self) -> Resolved:
         """The last turn with the question it leans on, replayed as a conversation remembers its turns."""
         previous: str | None = None
-        resolved = resolve(self.question, None)
-        for turn in self.turns or [self.question]:
-            resolved = resolve(turn, previous)
-            previous = resolved.query
-        return resolved
+        for turn in self.turns[:-1]:
+            previous = resolve(turn, previous).query
+        return resolve(self.question, previous)
 
 
 @dataclass
@@ -75,11 +73,7 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
     pinpointed = pinpointed_right = 0
     for question in questions:
         resolved = question.resolved()
-        if resolved.previous is not None:
-            scored, abstained = searcher.score_follow_up(resolved.message, resolved.previous, mode)
-        else:
-            scored = searcher.score(resolved.message, mode)
-            abstained = searcher.should_abstain(scored, mode, resolved.message)
+        scored, abstained, _ = searcher.judge(resolved.message, mode, resolved.previous)
         if question.pinpoint:
             pinpointed += 1
             pinpointed_right += not abstained and _cites_a_pinpoint(searcher, scored, question.pinpoint)

@@ -21,7 +21,7 @@ from policy_corpus.names import name_before, narrow_by_article
 from policy_corpus.references import find_references
 from policy_corpus.store import Store
 
-from .abstention import Abstention, has_words
+from .abstention import Abstention, Declined, has_words
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .followup import points_back
@@ -98,23 +98,22 @@ class Searcher:
         on (embeddings/followup.py), searched together with it."""
         if not has_words(question):
             return SearchResult(question, [], True)
-        if previous:
-            scored, abstained = self.score_follow_up(question, previous, mode)
-        else:
-            scored = self.score(question, mode)
-            abstained = self.should_abstain(scored, mode, question)
-        figure_missing = (
-            abstained
-            and not previous
-            and len(scored.articles) > 0
-            and not self.abstention.uncovered(scored, question)
-            and self.abstention.figure_not_stated(scored, question, lambda index: self._article(index).text)
-        )
+        scored, abstained, figure_missing = self.judge(question, mode, previous)
         hits = [
             self._hit(int(a), float(s), self.pinpoint(int(a), scored))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
         return SearchResult(question, hits, abstained, figure_missing)
+
+    def judge(self, question: str, mode: str = "hybrid", previous: str | None = None) -> tuple[Scored, bool, bool]:
+        """The ranking, whether to decline, and whether only because no provision states the figure asked for
+        (that is told for a question on its own; a follow-up declines when neither of its readings answers)."""
+        if previous:
+            scored, abstained = self.score_follow_up(question, previous, mode)
+            return scored, abstained, False
+        scored = self.score(question, mode)
+        declined = self.abstention.decline(scored, question, lambda index: self._article(index).text)
+        return scored, declined is not None, declined is Declined.NO_FIGURE
 
     def score_follow_up(self, question: str, previous: str, mode: str = "hybrid") -> tuple[Scored, bool]:
         """A follow-up's ranking and abstention: the message alone and together with the question it leans on,
