@@ -30,8 +30,9 @@ lock: setup
 index: setup
 	$(BIN)/policybot ingest
 
+# A first start serves within a minute or two: national law is embedded in the background (policybot status).
 run: setup
-	@$(BIN)/policybot ingest --if-missing
+	@$(BIN)/policybot ingest --if-missing --quick
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/policybot serve; else $(BIN)/policybot chat; fi
 
 test: setup

@@ -1,4 +1,5 @@
-"""Scale: the whole national law collection as one corpus: ingest time, index size, memory, answer latency.
+"""Scale: the default install (the policy documents and the national collection): first full ingest time, index
+size, memory, answer latency.
 
 Usage: python bench/bench_scale.py [--articles N] [--backend onnx-int8] [--questions N] [--profile FILE]
                                    [--archive PATH] [--data DIR] [--keep]
@@ -49,9 +50,9 @@ STARD = PROJECT / "embeddings" / "adapters" / "splits" / "stard_train.heldout.js
 
 
 def scale_config(data: Path, archive: Path, backend: str | None) -> Config:
-    """config.yaml with the archive as the one corpus, in `data`."""
+    """config.yaml (the default documents with national law beside them: `archive`), in `data`."""
     config = load_config(
-        PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(data), "POLICYBOT_CORPUS_DIR": str(archive)}
+        PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(data), "POLICYBOT_CORPUS__SOURCES": str(archive)}
     )
     if backend:
         config.embeddings.backend = backend
@@ -64,7 +65,7 @@ def ingest(config: Config, archive: Path, articles: int | None) -> dict:
     from policy_corpus.sources import load_sources
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    documents = load_sources([archive]).documents
+    documents = load_sources(config.source_paths).documents
     if articles:  # whole laws, in a seeded random order, until about `articles` articles
         random.Random(0).shuffle(documents)
         chosen, total = [], 0

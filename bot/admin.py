@@ -16,10 +16,11 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from embeddings.deferred import DenseState, dense_state
 from policy_corpus.config import Config
 from policy_corpus.errors import (
     BadDocumentIdError,
@@ -36,7 +37,7 @@ from policy_corpus.library import (
 )
 from policy_corpus.model import Article, ChangeAction, Document, Version
 from policy_corpus.parser import numbering_problems, parse_document
-from policy_corpus.reader import decode_document
+from policy_corpus.reader import ReadText, read_document
 from policy_corpus.reload import UPLOAD_SOURCE, reload_from_disk
 from policy_corpus.sources import check_document_id, document_id
 from policy_corpus.store import Change, DocumentInfo
@@ -45,7 +46,7 @@ from .assistant import Assistant
 from .confirmations import Confirmations
 from .errors import RefreshBusyError, UsageError
 from .questionlog import QuestionLog, Stats
-from .texts import BUSY_TEXT, VERSION_NAMES
+from .texts import BUSY_TEXT, OCR_NUMBERING_NOTE, SOURCE_NOTES, VERSION_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class UploadPreview:
     replaces: str | None  # title of the served document it replaces; None for a new one
     versions: list[VersionChanges]
     serving_version: str | None
+    source: str = ""  # how the text was read, when it was not plain text: PDF pages, OCR, web page, conversion
 
 
 @dataclass
@@ -113,6 +115,7 @@ class CorpusOverview:
     documents: list[DocumentInfo]
     older: list[VersionInfo]  # kept for /rollback, newest first
     history: list[dict]  # the last entries of history.jsonl, oldest first
+    dense: DenseState | None = None  # how far the serving version's search index is built
 
 
 @dataclass
@@ -179,11 +182,20 @@ class CorpusAdmin:
                 f"文件太大（{_size(size)}），上限是 {_size(limit)}。请删去无关内容或拆分后再上传。"
             )
 
-    def prepare_upload(self, data: bytes, doc_id: str, file_name: str | None, user_id: int) -> UploadPreview:
-        """Decode and parse an upload and compare it with the served document; nothing is published."""
+    def prepare_upload(
+        self,
+        data: bytes,
+        doc_id: str,
+        file_name: str | None,
+        user_id: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> UploadPreview:
+        """Read and parse an upload and compare it with the served document; nothing is published.
+        `progress(done, total)` follows OCR of a scanned PDF page by page."""
         self.check_size(len(data))
         label = file_name or doc_id
-        doc = parse_document(decode_document(data, label), doc_id, UPLOAD_SOURCE + label)
+        read = read_document(data, label, progress)
+        doc = parse_document(read.text, doc_id, UPLOAD_SOURCE + label)
         problems = numbering_problems(doc)
         if problems:
             shown = "\n".join(f"• {_in_chinese(p)}" for p in problems[:NUMBERING_PROBLEMS_SHOWN])
@@ -192,7 +204,8 @@ class CorpusAdmin:
                 if len(problems) > NUMBERING_PROBLEMS_SHOWN
                 else ""
             )
-            raise NumberingError(f"《{doc.title}》的条号不连贯，未收录。请核对后重新上传：\n{shown}{more}")
+            ocr = OCR_NUMBERING_NOTE if read.kind == "ocr" else ""
+            raise NumberingError(f"《{doc.title}》的条号不连贯，未收录。请核对后重新上传：\n{shown}{more}{ocr}")
         serving = self.library.current_name()
         served = {info.id: info for info in self.library.served_documents()}
         old = served.get(doc_id)
@@ -205,7 +218,13 @@ class CorpusAdmin:
         token = self._pending.remember(_Pending(StaffAction.UPLOAD, doc_id, user_id, doc))
         logger.info("admin %s previewed an upload for %s", user_id, doc_id)
         return UploadPreview(
-            token, doc_id, doc.title, old.title if old else None, compare_articles(old_articles, doc.articles), serving
+            token,
+            doc_id,
+            doc.title,
+            old.title if old else None,
+            compare_articles(old_articles, doc.articles),
+            serving,
+            source_note(read),
         )
 
     # ------------------------------------------------------------ removal
@@ -297,7 +316,11 @@ class CorpusAdmin:
         versions = self.library.versions()
         current = next((v for v in versions if v.name == name), None)
         return CorpusOverview(
-            current, self.assistant.documents(), [v for v in versions if v.name != name], self.library.history(history)
+            current,
+            self.assistant.documents(),
+            [v for v in versions if v.name != name],
+            self.library.history(history),
+            dense_state(self.library),
         )
 
     def stats(self, days: int) -> Stats:
@@ -356,6 +379,25 @@ def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChan
             )
         )
     return found
+
+
+def source_note(read: ReadText) -> str:
+    """One line for the preview on how the text was read (PDF, OCR, web page, conversion, tables); empty
+    for plain text and a .docx without tables."""
+    kind = read.kind
+    if kind == "docx" and not read.tables:
+        return ""
+    if kind in ("doc", "wps") and read.tables:
+        kind += "_tables"
+    template = SOURCE_NOTES.get(kind, "")
+    return template.format(
+        pages=read.pages,
+        ocr_pages=read.ocr_pages,
+        seconds=f"{read.seconds:.1f}",
+        encoding=read.encoding,
+        tables=read.tables,
+        suffix=f".{read.kind}",
+    )
 
 
 def _changed(result: PublishResult) -> list[Change]:

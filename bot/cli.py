@@ -19,10 +19,15 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from embeddings.build import make_index_builder, served_index_is_stale
+from embeddings.deferred import BUILD_LOCK, Completion, dense_state, embed_missing, is_partial
 from embeddings.encoder import ModelNotFoundError
 from embeddings.search import MODES, IndexMismatchError
 from policy_corpus.citation import cite
@@ -42,6 +47,7 @@ from policy_corpus.size import (
     parse_rules,
 )
 
+from . import texts
 from .answer import Answer
 from .assistant import ArticleView, Assistant
 from .conversation import Conversation
@@ -122,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--if-missing", action="store_true", help="do nothing if a corpus is already published")
     ingest.add_argument(
+        "--quick",
+        action="store_true",
+        help="publish as soon as the words and the policy documents' vectors are ready; national law is embedded "
+        "for embeddings.quick_start_seconds, and `chat` or `serve` complete the rest in the background",
+    )
+    # the background build (embeddings/deferred.py): completes the serving version's index, if another is not
+    ingest.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+    ingest.add_argument(
         "--json", action="store_true", help='print {"version", "published", "documents", "skipped", "uploads_kept"}'
     )
     ingest.set_defaults(func=cmd_ingest)
@@ -193,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--json", action="store_true", help='print {"industry", "size", "citation", "text"}')
     size.set_defaults(func=cmd_size)
 
+    status = commands.add_parser("status", help="the serving version and how far its search index is built")
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"version", "documents", "articles", "dense_ready", "dense_progress", "dense_building"}',
+    )
+    status.set_defaults(func=cmd_status)
+
     health = commands.add_parser("health", help="check that the served version loads and answers; exit 0 if so")
     health.add_argument(
         "--json",
@@ -208,14 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     library = corpus_library(config)
+    if args.background:
+        return complete_index(library, config)
     # an index from an older policybot, or built with another model or examples, is rebuilt even if no text changed
     stale = served_index_is_stale(library, config)
-    if args.if_missing and library.current_name() is not None and not stale:
+    partial = is_partial(library)  # a quick build: rebuilt whole, unless a quick one is asked for again
+    if args.if_missing and library.current_name() is not None and not stale and (args.quick or not partial):
         return 0
+    if partial and not args.quick:
+        with FileLock(library.data_dir / BUILD_LOCK):  # after a background build at work, if any
+            embed_missing(library, config)
     paths = args.corpus or config.source_paths
+    budget = config.embeddings.quick_start_seconds if args.quick else None
     # the same as the bot's /reload: documents uploaded through the bot stay, and a file that no
     # longer parses keeps its served version
-    reloaded = reload_from_disk(library, paths, make_index_builder(config), force=stale)
+    reloaded = reload_from_disk(
+        library, paths, make_index_builder(config, budget_s=budget), force=stale or (partial and not args.quick)
+    )
     for name, reason in reloaded.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     for doc_id in reloaded.uploads_kept:
@@ -239,6 +270,54 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{len(result.changes) - sum(c.action == ChangeAction.REMOVED for c in result.changes)} documents; {state}",
         file=sys.stderr,
     )
+    return 0
+
+
+def complete_index(library: Library, config: Config) -> int:
+    """Embed what the serving version's quick index lacks and publish its documents with the whole index."""
+    lock = FileLock(library.data_dir / BUILD_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print("another process is completing the index", file=sys.stderr)
+        return 0
+    try:
+        if not is_partial(library):
+            return 0
+        embedded = embed_missing(library, config)
+        result = library.publish_update(
+            build_index=make_index_builder(config),
+            published_by="background",
+            force=True,
+            note=f"search index completed ({embedded} texts embedded in the background)",
+        )
+        print(f"published version {result.version} with the whole search index", file=sys.stderr)
+        return 0
+    finally:
+        lock.release()
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    library = corpus_library(config)
+    state = dense_state(library)
+    figures = {"version": state.version, "documents": 0, "articles": 0}
+    if state.version is not None:
+        with library.open_store() as store:
+            infos = store.documents(in_force_only=True)
+        figures |= {"documents": len(infos), "articles": sum(info.current_count for info in infos)}
+    figures |= {"dense_ready": state.ready, "dense_progress": state.progress, "dense_building": state.building}
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+        return 0
+    if state.version is None:
+        print("nothing published yet: run `policybot ingest`")
+        return 0
+    dense = (
+        "search index complete"
+        if state.ready
+        else f"search index {state.progress:.0%} complete ({'building' if state.building else 'not building now'})"
+    )
+    print(f"version {state.version}: {figures['documents']} documents, {figures['articles']} articles; {dense}")
     return 0
 
 
@@ -296,7 +375,11 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     from .chat import run_chat
 
     quiet_logs(args)
-    run_chat(Conversation(load_assistant(config)))
+    assistant = load_assistant(config)
+    with completing(config, assistant) as started:
+        if started:
+            print(texts.BUILDING_NOTE, file=sys.stderr)
+        run_chat(Conversation(assistant))
     return 0
 
 
@@ -309,7 +392,9 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
             "(it is read from the environment only); `policybot chat` works without one"
         )
-    run_bot(config, load_assistant(config), token)
+    assistant = load_assistant(config)
+    with completing(config, assistant):
+        run_bot(config, assistant, token)
     return 0
 
 
@@ -407,6 +492,18 @@ def load_assistant(config: Config) -> Assistant:
     library = corpus_library(config)
     library.current_dir()  # says to run `policybot ingest` if nothing is published
     return Assistant(config, library)
+
+
+@contextmanager
+def completing(config: Config, assistant: Assistant) -> Iterator[bool]:
+    """While serving: complete a quick build's index in the background, and switch to it when done (yields
+    whether that was started)."""
+    completion = Completion(config, on_done=assistant.refresh)
+    started = completion.start()
+    try:
+        yield started
+    finally:
+        completion.stop()
 
 
 def quiet_logs(args: argparse.Namespace) -> None:

@@ -33,6 +33,7 @@ from .texts import (
     SUPERSEDED_TEXT,
     UPLOAD_TIP,
     VERSION_NAMES,
+    building_line,
 )
 
 RELATED_SHOWN = 2  # provisions listed one line each under the best one
@@ -387,6 +388,8 @@ def corpus_html(overview: CorpusOverview) -> str:
         Html.bold(f"正在服务：版本 {version.name}"),
         escape(f"发布于 {_time(version.published_at)}，发布者：{publisher(version.published_by)}"),
     ]
+    if overview.dense is not None and not overview.dense.ready:
+        lines.append(escape(building_line(overview.dense.progress)))
     listed, categories, older = split_holdings(overview.documents)
     lines.append("\n" + Html.bold(f"文件（{len(listed)} 件）："))
     lines += [
@@ -436,7 +439,7 @@ def publisher(by: str) -> str:
     """Who published: an admin's Telegram user id, the command line, or policybot itself."""
     if by.isdigit():
         return f"管理员 {by}"
-    return {"cli": "命令行", "policybot": "policybot 自动恢复"}.get(by, by)
+    return {"cli": "命令行", "policybot": "policybot 自动恢复", "background": "后台建索引"}.get(by, by)
 
 
 def _change_line(change: dict) -> str:

@@ -14,9 +14,11 @@ until the switch.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from html import escape
 from pathlib import Path
@@ -82,6 +84,8 @@ from .texts import (
     NEW_TOPIC_TEXT,
     NEW_TOPIC_WORDS,
     NOT_ADMIN_TEXT,
+    OCR_DONE_TEXT,
+    OCR_PROGRESS_TEXT,
     PUBLISHING_TEXT,
     REMOVE_USAGE,
     SLOW_DOWN_TEXT,
@@ -309,9 +313,11 @@ def with_vote(markup: InlineKeyboardMarkup, vote: int) -> InlineKeyboardMarkup:
 async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Group −1: beyond the per-user rate, say "slow down" once and drop the update."""
     user = update.effective_user
-    if user is None or is_confirmation(update):
+    if user is None:
         return
     if admin_of(context).is_admin(user.id):
+        if is_confirmation(update):
+            return
         limiter = context.bot_data[STAFF_LIMITER]
     elif counts_as_question(update):
         limiter = context.bot_data[LIMITER]
@@ -331,7 +337,7 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def is_confirmation(update: Update) -> bool:
-    """确认 / 取消 under a staff preview: never dropped (only admins get those buttons)."""
+    """确认 / 取消 under a staff preview: never dropped for an admin (anyone else pressing one is limited)."""
     return update.callback_query is not None and (update.callback_query.data or "").startswith("adm:")
 
 
@@ -611,10 +617,53 @@ async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     doc_id = admin.upload_id(message.document.file_name, message.caption)
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     data = await download(message.document, admin)
-    preview = await asyncio.to_thread(
-        admin.prepare_upload, data, doc_id, message.document.file_name, update.effective_user.id
-    )
-    await send_html(update, context, preview_html(preview), confirm_keyboard(preview.token))
+    progress = UploadProgress(context, update.effective_chat.id)
+    try:
+        preview = await asyncio.to_thread(
+            admin.prepare_upload, data, doc_id, message.document.file_name, update.effective_user.id, progress
+        )
+    finally:
+        await progress.settle()  # the progress message comes before the preview or the refusal
+    text = preview_html(preview)
+    if preview.source:  # how the text was read (PDF pages, OCR, web page, conversion)
+        text += "\n" + escape(preview.source)
+    await send_html(update, context, text, confirm_keyboard(preview.token))
+
+
+class UploadProgress:
+    """OCR progress of an upload in the admin's chat: one message, edited as pages are read (at most every
+    PROGRESS_SECONDS). Called from the thread that reads the file."""
+
+    PROGRESS_SECONDS = 3.0
+
+    def __init__(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        self.bot, self.chat_id = context.bot, chat_id
+        self.loop = asyncio.get_running_loop()
+        self.message = None
+        self.shown = 0.0
+        self.sending: list[concurrent.futures.Future] = []
+        self.lock = asyncio.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if 0 < done < total and now - self.shown < self.PROGRESS_SECONDS:
+            return
+        self.shown = now
+        text = OCR_DONE_TEXT.format(total=total) if done == total else OCR_PROGRESS_TEXT.format(done=done, total=total)
+        self.sending.append(asyncio.run_coroutine_threadsafe(self._show(text), self.loop))
+
+    async def _show(self, text: str) -> None:
+        async with self.lock:  # in order: the first call sends the message, later ones edit it
+            try:
+                if self.message is None:
+                    self.message = await self.bot.send_message(self.chat_id, text)
+                else:
+                    await self.message.edit_text(text)
+            except TelegramError as error:
+                logger.warning("upload progress not shown: %s", error)
+
+    async def settle(self) -> None:
+        await asyncio.gather(*(asyncio.wrap_future(future) for future in self.sending), return_exceptions=True)
 
 
 async def download(document: Document, admin: CorpusAdmin) -> bytes:

@@ -33,7 +33,7 @@ EXAMPLE_QUESTIONS = [
 ]
 ARTICLE_USAGE = "用法：/article 条号，如 /article 11（湖南办法）；其他文件写上编号：/article sme_law 19（编号见 /docs）"
 DIFF_USAGE = "用法：/diff 条号，如 /diff 11（湖南办法修订草案与二次审议稿的对比）"
-SLOW_DOWN_TEXT = "您发得有点快，请等 {seconds} 秒再问。"
+SLOW_DOWN_TEXT = "您发得有点快，请等 {seconds} 秒再试。"
 UNKNOWN_COMMAND_TEXT = "没有这个命令。发送 /help 查看可用的命令。"
 ERROR_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。"
 NOT_ADMIN_TEXT = "抱歉，这个操作仅限管理员使用。"
@@ -42,7 +42,7 @@ REMOVE_USAGE = "用法：/remove 文件编号，如 /remove payment（编号见 
 STATS_USAGE = "用法：/stats [天数]，如 /stats 7（默认 7 天，最多 365 天）"
 CANCELLED_TEXT = "已取消，正在服务的语料没有改动。"
 PUBLISHING_TEXT = "正在发布，请稍候…"
-UPLOAD_TIP = "上传文件：直接发送 .txt / .md / .docx 文件（UTF-8 或 GB18030），在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
+UPLOAD_TIP = "上传文件：直接发送政策原件：PDF（含扫描件）、网页（.html）、Word（.docx / .doc）、WPS 或 .txt / .md，在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
 VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
 ACTION_NAMES = {ChangeAction.ADDED: "新增", ChangeAction.CHANGED: "修改", ChangeAction.REMOVED: "删除"}
 CONTEXT_NOTE = "接着上一个问题（{topic}）回答；问新问题请发 /new。"
@@ -94,3 +94,33 @@ def privacy_text(retention_days: int, questions: int, votes: int) -> str:
 FORGET_ASK_TEXT = "确定删除您的全部提问记录和反馈吗？删除后无法恢复。"
 FORGET_DONE_TEXT = "已删除：提问 {questions} 条，反馈 {votes} 条，以及当前对话的上下文。"
 FORGET_KEPT_TEXT = "已取消，您的记录没有改动。"
+
+BUILDING_NOTE = (
+    "（国家法律法规的语义索引正在后台建立，建好后自动切换；在此之前这些法律按字词查找。进度：policybot status）"
+)
+
+
+def building_line(progress: float) -> str:
+    """/corpus: how far the background build of the search index has come."""
+    return f"语义索引：后台建立中，已完成 {progress:.0%}（建好前国家法律按字词查找）"
+
+
+# Uploads in other formats (PDF, scans, web pages, .doc / .wps): how the text was read, under the preview.
+SOURCE_NOTES = {
+    "pdf": "来源：PDF，共 {pages} 页，已去掉页眉、页脚和页码，断行已按段落接好。",
+    "ocr": (
+        "来源：扫描件 PDF，{ocr_pages} 页（共 {pages} 页）的文字由 OCR 识别，用时 {seconds} 秒。"
+        "识别可能有错字，请核对条文后再确认。"
+    ),
+    "html": "来源：网页（{encoding} 编码），只取了正文，已去掉导航、栏目、分享按钮和页脚。",
+    "docx": "来源：Word 文件，含 {tables} 个表格，表格里的条文已按文档顺序读取。",
+    "doc": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒）。",
+    "wps": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒）。",
+    "doc_tables": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒），含 {tables} 个表格，已按文档顺序读取。",
+    "wps_tables": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒），含 {tables} 个表格，已按文档顺序读取。",
+}
+OCR_PROGRESS_TEXT = "正在识别扫描件（OCR）：已完成 {done}/{total} 页，请稍候…"
+OCR_DONE_TEXT = "扫描件识别完成：共 {total} 页，正在生成预览…"
+OCR_NUMBERING_NOTE = (
+    "\n（这份扫描件的文字由 OCR 识别，条号可能识别有误：请核对原件，或上传带文字层的 PDF / Word 版本。）"
+)

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from policy_corpus.config import Config
+from policy_corpus.config import Config, switched_off
 from policy_corpus.sources import load_sources
 
 from .lexical import BM25
@@ -27,7 +27,7 @@ FORMAT = "1"  # bump when tokenisation or article text changes
 
 def background_path(config: Config) -> Path | None:
     """The background collection for abstention, if configured and present."""
-    if not config.search.background:
+    if switched_off(config.search.background):
         return None
     path = (config.base_dir / config.search.background).resolve()
     if not path.exists():

@@ -76,7 +76,9 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
         scored, abstained, _ = searcher.judge(resolved.message, mode, resolved.previous)
         if question.pinpoint:
             pinpointed += 1
-            pinpointed_right += not abstained and _cites_a_pinpoint(searcher, scored, question.pinpoint)
+            pinpointed_right += not abstained and _cites_a_pinpoint(
+                searcher, scored, question.pinpoint, resolved.message
+            )
         if not question.gold:
             unanswerable += 1
             abstained_right += abstained
@@ -107,14 +109,16 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
     )
 
 
-def _cites_a_pinpoint(searcher: Searcher, scored, pinpoint: list[tuple[str, int, int, int | None]]) -> bool:
+def _cites_a_pinpoint(
+    searcher: Searcher, scored, pinpoint: list[tuple[str, int, int, int | None]], question: str
+) -> bool:
     """Whether the first citation is a listed 款/项: its paragraph matches, and its item where one is listed. A
     whole-article citation misses, except for an article of one paragraph without items (cited as the article)."""
     if len(scored.articles) == 0:
         return False
     index = int(scored.articles[0])
     doc, number, sub = searcher.article_keys[index]
-    paragraph, item = searcher.pinpoint(index, scored)
+    paragraph, item = searcher.pinpoint(index, scored, question)
     if paragraph is None:
         article = searcher.article(index)
         if len(article.paragraphs) == 1 and not article.paragraphs[0].items:

@@ -41,9 +41,11 @@ def fuse(
     dense_weight: float,
     bonus: np.ndarray | None = None,
     pool: np.ndarray | None = None,
+    unembedded: np.ndarray | None = None,
 ) -> Scored:
     """Rank the articles the dense side found and the best lexical matches (only those in `pool`, if given);
-    in hybrid mode `bonus` (per article) is added to the fused score."""
+    in hybrid mode `bonus` (per article) is added to the fused score. Articles `unembedded` marks (per article:
+    no vector yet, in a quick build) get the candidates' mean dense score: their words rank them."""
     if pool is None:
         lexical_top = np.argsort(-lexical_all)[:CANDIDATES]
     else:
@@ -55,6 +57,8 @@ def fuse(
         return Scored(np.zeros(0, dtype=np.int64), empty, empty, empty, {})
     floor = min(dense_by_article.values()) if dense_by_article else 0.0
     dense = np.array([dense_by_article.get(int(a), floor) for a in candidates], dtype=np.float32)
+    if unembedded is not None and dense_by_article:
+        dense[unembedded[candidates]] = float(np.mean(list(dense_by_article.values())))
     lexical = lexical_all[candidates]
     if mode == "dense":
         fused = dense

@@ -23,7 +23,7 @@ from .faiss_index import read_faiss, write_faiss
 from .lexical import BM25
 from .units import Unit
 
-INDEX_FORMAT = 3  # bump when the files an index is made of change; older indexes are rebuilt
+INDEX_FORMAT = 5  # bump when the files an index is made of change; older indexes are rebuilt
 INDEX_META = "index.json"  # what built the index, compared by `mismatch`
 VECTORS = "index.faiss"  # one vector per unit
 EXAMPLE_VECTORS = "examples.faiss"  # one vector per example question, when there are any
@@ -49,14 +49,10 @@ class IndexFolder:
     unit_article: np.ndarray
     unit_paragraph: np.ndarray  # -1: the whole article
     unit_item: np.ndarray  # -1: not an item
-    example_article: np.ndarray  # the article of each example question
+    example_article: np.ndarray  # the article of each embedded example question (the policy documents')
     examples: faiss.Index | None  # example question vectors
     example_words: BM25 | None
-
-    @property
-    def articles_with_examples(self) -> np.ndarray:
-        """The articles that have example questions: the rows of `example_words`."""
-        return np.unique(self.example_article)
+    articles_with_examples: np.ndarray  # the articles that have example questions: the rows of `example_words`
 
 
 # ------------------------------------------------------------ the check
@@ -121,7 +117,8 @@ def served_index_is_stale(library: Library, config: Config) -> bool:
 
 
 def read_units(folder: Path) -> dict:
-    """units.json: {"articles": [[doc_id, number, sub]], "units": [[article, paragraph, item]], "examples": [article]}."""
+    """units.json: {"articles": [[doc_id, number, sub]], "units": [[article, paragraph, item]], "examples": [article],
+    "example_words": [article]}."""
     return json.loads((folder / UNITS).read_text(encoding="utf-8"))
 
 
@@ -139,6 +136,7 @@ def load_index(folder: Path, config: Config) -> IndexFolder:
     ).reshape(-1, 3)
     unit_article, unit_paragraph, unit_item = unit_rows.T
     example_article = np.array(units.get("examples", []), dtype=np.int64)
+    with_examples = np.array(units.get("example_words", []), dtype=np.int64)
     return IndexFolder(
         meta=meta,
         index=index,
@@ -149,7 +147,8 @@ def load_index(folder: Path, config: Config) -> IndexFolder:
         unit_item=unit_item,
         example_article=example_article,
         examples=read_faiss(folder / EXAMPLE_VECTORS) if len(example_article) else None,
-        example_words=BM25.load(folder, EXAMPLE_WORDS) if len(example_article) else None,
+        example_words=BM25.load(folder, EXAMPLE_WORDS) if len(with_examples) else None,
+        articles_with_examples=with_examples,
     )
 
 
@@ -182,14 +181,17 @@ def save_background_scale(folder: Path, bm25: BM25) -> None:
     bm25.save(folder, BACKGROUND_SCALE)
 
 
-def save_units(folder: Path, keys: list[list], units: list[Unit], example_articles: list[int]) -> None:
-    """Which article each unit and each example question belongs to."""
+def save_units(
+    folder: Path, keys: list[list], units: list[Unit], example_articles: list[int], example_words: list[int]
+) -> None:
+    """Which article each unit and each embedded example question belongs to, and the articles with examples."""
     (folder / UNITS).write_text(
         json.dumps(
             {
                 "articles": keys,
                 "units": [[u.article, u.paragraph, u.item] for u in units],
                 "examples": example_articles,
+                "example_words": example_words,
             },
             ensure_ascii=False,
         ),
@@ -207,6 +209,7 @@ def save_meta(
     units: int,
     examples: int,
     embedded: int,
+    units_total: int | None = None,
     seconds: float,
     stages: dict[str, float],
 ) -> dict:
@@ -223,6 +226,9 @@ def save_meta(
         "examples": examples,
         "examples_sha": examples_fingerprint(config),
         "embedded": embedded,
+        # a quick build holds vectors for only some of the units: `units` of `units_total`
+        "units_total": units if units_total is None else units_total,
+        "dense_ready": units_total is None or units >= units_total,
         "seconds": seconds,
         "stages": stages,
     }

@@ -28,6 +28,7 @@ from .followup import points_back
 from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, merge_rankings, put_first
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
+from .lexical import BM25
 from .tiers import RAW_CANDIDATES, Tiers
 from .units import query_text
 
@@ -64,9 +65,15 @@ class Searcher:
             self.article_keys,
             self.documents,
             self.index_folder.unit_article,
+            self.index_folder.unit_paragraph,
             self.index_folder.index,
             self.settings.primary_boost,
         )
+        self.tiers.partial = not self.index_folder.meta.get("dense_ready", True)
+        self.unembedded = None  # per article: no vector yet (a quick build); None when every article has one
+        if self.tiers.partial:
+            self.unembedded = np.ones(len(self.article_keys), dtype=bool)
+            self.unembedded[self.index_folder.unit_article] = False
         self.abstention = Abstention.measure(
             self.settings,
             self.encoder,
@@ -100,7 +107,7 @@ class Searcher:
             return SearchResult(question, [], True)
         scored, abstained, figure_missing = self.judge(question, mode, previous)
         hits = [
-            self._hit(int(a), float(s), self.pinpoint(int(a), scored))
+            self._hit(int(a), float(s), self.pinpoint(int(a), scored, question))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
         return SearchResult(question, hits, abstained, figure_missing)
@@ -120,8 +127,8 @@ class Searcher:
         merged by rank. It abstains only when both readings do; the figure rule reads the message itself (a figure
         the earlier question asked for is not asked again)."""
         alone = self.score(question, mode)
-        if not points_back(question) and alone.closeness < self.abstention.floor:
-            # short, but nothing in it points back and nothing in the corpus is close: chatter, not a follow-up
+        if not points_back(question) and self.abstention.uncovered(alone, question):
+            # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up
             return alone, self.should_abstain(alone, mode, question)
         both = f"{previous.strip()} {question.strip()}"
         together = self.score(both, mode)
@@ -131,16 +138,37 @@ class Searcher:
         )
         return merged, abstained
 
-    def pinpoint(self, index: int, scored: Scored) -> tuple[int | None, int | None]:
+    def pinpoint(self, index: int, scored: Scored, question: str = "") -> tuple[int | None, int | None]:
         """The paragraph and item of article `index` that the question is closest to, among the article's paragraphs
-        and items (not the whole article, whose text covers them all); (None, None) for an article not split."""
+        and items (not the whole article, whose text covers them all); (None, None) for a one-paragraph article.
+
+        National-law articles are embedded whole only (embeddings.split_national): the words decide there."""
         units = self._split_units(index)
+        if len(units) == 0 and question:
+            return self._pinpoint_by_words(index, question)
         if len(units) == 0 or scored.vector is None:
             return scored.best_unit.get(index, (None, None))
         cosines = self.index_folder.index.reconstruct_batch(units) @ scored.vector[0]
         best = int(units[int(np.argmax(cosines))])
         paragraph, item = int(self.index_folder.unit_paragraph[best]), int(self.index_folder.unit_item[best])
         return paragraph, None if item < 0 else item
+
+    def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:
+        """The paragraph or item of article `index` whose words match the question best (BM25 on the corpus' scale),
+        as its units would be; (None, None) when none matches or the article is one paragraph."""
+        article = self._article(index)
+        if len(article.paragraphs) < 2 and not any(p.items for p in article.paragraphs):
+            return None, None
+        places, texts = [], []
+        for paragraph in article.paragraphs:
+            places.append((paragraph.number, None))
+            texts.append(paragraph.full_text)
+            for item in paragraph.items:
+                places.append((paragraph.number, item.number))
+                texts.append(f"{paragraph.text}{item.text}")
+        scores = BM25.build(texts, stats=self.index_folder.bm25.stats).scores(question)
+        best = int(np.argmax(scores))
+        return places[best] if scores[best] > 0 else (None, None)
 
     def _split_units(self, index: int) -> np.ndarray:
         """The paragraph and item units of article `index` (none for an article indexed whole only)."""
@@ -164,12 +192,23 @@ class Searcher:
         found_raw = found if self.adapter is None else self._search_units(raw, RAW_CANDIDATES)
         dense, best_unit = self._best_per_article(*found)
         ranked_lexical = lexical
-        # an adapted question is compared with statute text: the examples (questions) are not on that scale, and
-        # the policy documents they belong to are searched with them on their own (_lead_with_primary)
         if self.adapter is None:
             self._add_examples(dense, raw)
             ranked_lexical = self._with_example_words(lexical, question)
-        scored = fuse(dense, best_unit, ranked_lexical, mode, self.settings.dense_weight, bonus=self._bonus(question))
+        else:
+            # beside national law the policy documents' examples count in their own search (_lead_with_primary);
+            # national law's count here by their words only: their vectors (question to question) are not on the
+            # adapted question's scale, and pulled public questions to the few articles that have examples
+            ranked_lexical = self._with_example_words(lexical, question, among=~self.tiers.is_primary)
+        scored = fuse(
+            dense,
+            best_unit,
+            ranked_lexical,
+            mode,
+            self.settings.dense_weight,
+            bonus=self._bonus(question),
+            unembedded=self.unembedded,
+        )
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.tiers.articles is not None:
             scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)
@@ -215,7 +254,8 @@ class Searcher:
             primary, question, self.tiers.articles, self.abstention.primary_floor
         ):
             return scored
-        return lead_with(primary, scored, self.tiers.lead(primary, found_raw, lexical))
+        lead = self.tiers.lead(primary, found_raw, lexical, raw)
+        return lead_with(primary, scored, lead) if lead else scored
 
     def references(self, question: str) -> list[int]:
         """Articles the question names outright: 促进法第十九条, 湖南办法第九条."""
@@ -239,15 +279,15 @@ class Searcher:
         scores, units = index.search(vector, min(count, index.ntotal))
         return scores[0], units[0]
 
-    def _with_example_words(self, lexical: np.ndarray, question: str) -> np.ndarray:
+    def _with_example_words(self, lexical: np.ndarray, question: str, among: np.ndarray | None = None) -> np.ndarray:
         """Each article's BM25 plus its example questions' (a second field of the article, weighted lower: the
-        examples paraphrase what the law says in its own words)."""
+        examples paraphrase what the law says in its own words); only for the articles `among` marks, if given."""
         if self.index_folder.example_words is None:
             return lexical
         total = lexical.copy()
-        total[self.index_folder.articles_with_examples] += self.settings.example_words_weight * (
-            self.index_folder.example_words.scores(question)
-        )
+        rows = self.index_folder.articles_with_examples
+        added = self.settings.example_words_weight * self.index_folder.example_words.scores(question)
+        total[rows] += added if among is None else added * among[rows]
         return total
 
     def _add_examples(

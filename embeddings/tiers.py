@@ -23,6 +23,9 @@ PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their
 # higher, and the documents' best BM25 is below this share of national law's
 WEAKER_COSINE = 0.05
 WEAKER_LEXICAL = 0.8
+# ... and none when national law matches far better on both
+FAR_WEAKER_COSINE = 0.06
+FAR_WEAKER_LEXICAL = 0.7
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Tiers:
     units: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their units
     vectors: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their unit vectors
     unit_is_primary: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per unit of the corpus
+    partial: bool = False  # some national-law articles have no vector yet (a quick build): words decide
+    whole: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per policy unit: a whole article
+    national_split: bool = True  # national law has paragraph and item units too (embeddings.split_national)
 
     @classmethod
     def split(
@@ -42,6 +48,7 @@ class Tiers:
         article_keys: Sequence[tuple[str, int, int]],
         documents: Sequence[DocumentInfo],
         unit_article: np.ndarray,
+        unit_paragraph: np.ndarray,
         index: faiss.Index,
         primary_boost: float,
     ) -> Tiers:
@@ -54,6 +61,8 @@ class Tiers:
             tiers.unit_is_primary = is_primary[unit_article]
             tiers.units = np.flatnonzero(tiers.unit_is_primary)
             tiers.vectors = index.reconstruct_batch(tiers.units)
+            tiers.whole = unit_paragraph[tiers.units] < 0
+            tiers.national_split = bool((unit_paragraph[~tiers.unit_is_primary] >= 0).any())
         return tiers
 
     def search_units(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,16 +72,18 @@ class Tiers:
         best = np.argsort(-cosines, kind="stable")[:CANDIDATES]
         return cosines[best], self.units[best]
 
-    def lead(self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray) -> int:
-        """How many of the policy documents' articles lead, when they answer: as many as an answer cites, or only
-        their best when national law matches clearly better (`found_raw`: the unadapted question's units)."""
-        return PRIMARY_LEAD if self.holds_up(primary, found_raw, lexical) else 1
+    def lead(
+        self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray, vector: np.ndarray
+    ) -> int:
+        """How many of the policy documents' articles lead, when they answer on their own (`found_raw`: the
+        unadapted question's units, `vector`: the question's).
 
-    def holds_up(self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray) -> bool:
-        """Whether the documents match about as well as national law, in meaning or in words.
-
-        When national law matches clearly better on both (客户欠款两年了还能起诉吗: 诉讼时效), the documents keep
-        only their best article in front, so the national answer is among the three an answer cites.
+        As many as an answer cites when they match about as well as national law, in meaning or in words; only
+        their best when national law matches clearly better on both (客户欠款两年了还能起诉吗: 诉讼时效), so the
+        national answer is among the three an answer cites; none when it matches far better on both (员工试用期
+        最长多久: 劳动合同法), so the law that states the rule comes first. Meaning is compared unit for like unit:
+        whole articles only, when national law has no paragraph units. Before national law has all its vectors (a
+        quick build), the words alone decide.
         """
         scores, units = found_raw
         national = [
@@ -80,7 +91,17 @@ class Tiers:
             for score, unit in zip(scores[:RAW_CANDIDATES], units[:RAW_CANDIDATES])
             if unit >= 0 and not self.unit_is_primary[unit]
         ]
-        if not national or primary.closeness >= max(national) - WEAKER_COSINE:
-            return True
+        closeness = primary.closeness
+        if not self.national_split and self.whole.any():
+            closeness = float((self.vectors[self.whole] @ vector[0]).max())
+        if self.partial:
+            gap = FAR_WEAKER_COSINE  # national law's vectors are not all there: its words are compared alone
+        else:
+            gap = max(national) - closeness if national else -1.0
         best_national = float(lexical[~self.is_primary].max(initial=0.0))
-        return float(lexical[self.articles].max(initial=0.0)) >= WEAKER_LEXICAL * best_national
+        share = float(lexical[self.articles].max(initial=0.0)) / best_national if best_national > 0 else 1.0
+        if gap >= FAR_WEAKER_COSINE and share < FAR_WEAKER_LEXICAL:
+            return 0
+        if gap >= WEAKER_COSINE and share < WEAKER_LEXICAL:
+            return 1
+        return PRIMARY_LEAD

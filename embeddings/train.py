@@ -24,9 +24,11 @@ import numpy as np
 
 from policy_corpus.config import PROJECT_DIR, load_config
 from policy_corpus.library import Library
+from policy_corpus.sources import from_collection
 
 from .adapter import QueryAdapter, fit
 from .encoder import get_encoder
+from .examples import read_examples
 from .faiss_index import read_faiss
 from .index_folder import VECTORS, read_units
 from .lawprior import fit_law_prior
@@ -93,6 +95,16 @@ class CorpusVectors:
         return {f"recall_at_{k}": round(hits[k] / max(answerable, 1), 3) for k in ks}
 
 
+def example_rows(config, corpus: CorpusVectors) -> list[dict]:
+    """The configured example questions of national-law articles the corpus holds, as training rows (questions
+    owners would ask, written for the articles: what the adapter and the prior should learn to map)."""
+    return [
+        {"question": example.question, "gold": [[example.doc_id, example.number]]}
+        for example in read_examples(config.examples_path)
+        if from_collection(example.doc_id) and not example.sub and (example.doc_id, example.number) in corpus.article_of
+    ]
+
+
 def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -104,6 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, default=ADAPTER)
     parser.add_argument("--law-out", type=Path, default=LAW_PRIOR)
+    parser.add_argument(
+        "--no-examples",
+        action="store_true",
+        help="fit on the public questions only, not also on the example questions written for national-law articles",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_config(args.config)
@@ -113,6 +130,10 @@ def main(argv: list[str] | None = None) -> None:
         law_of = {info.id: info.law for info in store.documents()}
     train_path, heldout_path = split_questions(args.questions, args.out.parent / "splits")
     train_rows, heldout_rows = read_rows(train_path), read_rows(heldout_path)
+    if not args.no_examples:
+        examples = example_rows(config, corpus)
+        logger.info("%d example questions of national-law articles trained on too", len(examples))
+        train_rows += examples
     encoder = get_encoder(config)
     train_vectors = encoder.encode([query_text(row["question"]) for row in train_rows])
     heldout_vectors = encoder.encode([query_text(row["question"]) for row in heldout_rows])

@@ -59,11 +59,11 @@ def article_heading(doc_title: str, article: Article) -> str:
     return " ".join(parts)
 
 
-def article_units(index: int, doc_title: str, article: Article) -> list[Unit]:
-    """The whole article, plus each paragraph and item of a longer article on its own."""
+def article_units(index: int, doc_title: str, article: Article, split: bool = True) -> list[Unit]:
+    """The whole article, plus (`split`) each paragraph and item of a longer article on its own."""
     heading = article_heading(doc_title, article)
     units = [Unit(index, None, None, f"{heading}\n{article.text}"[:MAX_UNIT_CHARS])]
-    if len(article.paragraphs) > 1 or any(p.items for p in article.paragraphs):
+    if split and (len(article.paragraphs) > 1 or any(p.items for p in article.paragraphs)):
         for paragraph in article.paragraphs:
             units.append(Unit(index, paragraph.number, None, f"{heading}\n{paragraph.full_text}"[:MAX_UNIT_CHARS]))
             for item in paragraph.items:

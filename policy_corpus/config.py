@@ -39,7 +39,11 @@ class Section(BaseModel):
 
 class CorpusSettings(Section):
     dir: str = setting("policy_corpus/documents", "the default documents (POLICYBOT_CORPUS_DIR)", path=True)
-    sources: list[str] = setting([], "extra folders or .tar.gz collections served alongside", path=True)
+    sources: list[str] = setting(
+        ["policy_corpus/national/lawrefbook-national.tar.gz"],
+        "national law and other folders or .tar.gz collections served alongside ([] = the documents alone)",
+        path=True,
+    )
     keep_versions: int = setting(5, "published versions kept for /rollback", ge=1)
 
 
@@ -51,7 +55,15 @@ class EmbeddingSettings(Section):
     max_seq_length: int = setting(256, "tokens read of each text", ge=8, le=512)
     threads: int = setting(2, "CPU threads for embedding", ge=1)
     backend: Literal["onnx", "torch", "onnx-int8"] = setting(
-        "onnx", "onnx (torch's vectors, faster) | torch | onnx-int8 (quantised, faster still)"
+        "onnx-int8", "onnx-int8 (quantised, fastest) | onnx (torch's vectors) | torch"
+    )
+    split_national: bool = setting(
+        False, "also embed each paragraph and item of national-law articles (about 2.5x the vectors to embed)"
+    )
+    quick_start_seconds: float = setting(
+        45.0,
+        "a first start embeds national law for this long, serves, and embeds the rest in the background",
+        ge=0,
     )
     query_adapter: str = setting(
         "embeddings/adapters/m3e-small-stard.npz",
@@ -291,6 +303,28 @@ def _describe(error: ValidationError, path: Path, from_env: dict[tuple[str, ...]
     got = first.get("input")
     got_text = "" if isinstance(got, dict) or got is None else f", got {got!r}"
     return f"{where}: {name}: {message}{got_text}"
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write `config` where `load_config(path)` reads the same settings back (paths made absolute), for a child
+    process; the telegram and admin sections (a webhook secret among them) are left out: it needs neither."""
+    raw = config.model_dump(exclude={"telegram", "admin"})
+    _absolute_paths(Config, raw, config.base_dir)
+    path.write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _absolute_paths(model: type[BaseModel], raw: dict[str, Any], base: Path) -> None:
+    def resolve(value: str) -> str:
+        return value if switched_off(value) or Path(value).is_absolute() else str((base / value).resolve())
+
+    for key, info in model.model_fields.items():
+        if key not in raw:
+            continue
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            _absolute_paths(info.annotation, raw[key], base)
+        elif (info.json_schema_extra or {}).get("path"):
+            value = raw[key]
+            raw[key] = [resolve(v) for v in value] if isinstance(value, list) else resolve(value)
 
 
 def settings_table(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, str, Any, str]]:

@@ -12,11 +12,15 @@ from pathlib import Path, PurePosixPath
 from .errors import BadDocumentIdError, CorpusError
 from .model import Document
 from .parser import parse_document
-from .reader import decode_document
+from .reader import ACCEPTED, decode_document
 
-SUFFIXES = (".md", ".txt", ".docx")
+# What the folder reads; the kind of each file is decided from its bytes (policy_corpus.reader).
+WEB_PAGES = (".html", ".htm", ".shtml", ".xhtml", ".mht", ".mhtml")
+SUFFIXES = (".md", ".txt", ".docx", ".doc", ".wps", ".pdf", ".ofd", *WEB_PAGES)
 # Collections mark folders with _index.md files: they describe the folder and are not laws.
 SKIPPED_NAMES = ("_index.md", "README.md")
+# Files a computer leaves beside documents: hidden files, Office's lock files (~$办法.docx), folder thumbnails.
+SILENT = re.compile(r"^(?:\.|~\$)|^(?:Thumbs\.db|desktop\.ini)$", re.IGNORECASE)
 UNSAFE_ID_CHARS = re.compile(r"[\x00-\x1f\\<>:\"|?*]")
 
 
@@ -65,19 +69,33 @@ def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
     return doc_id
 
 
-def iter_source(path: Path) -> Iterator[SourceFile]:
-    """Yield every document file in a folder (recursively) or a .tar.gz archive, in a stable order."""
+def iter_source(path: Path, unread: list[str] | None = None) -> Iterator[SourceFile]:
+    """Yield every document file in a folder (recursively) or a .tar.gz archive, in a stable order.
+
+    Files of other kinds (images, spreadsheets, …) are not read: their names go to `unread`, when given.
+    """
+
+    def wanted(relative: str) -> bool:
+        name = PurePosixPath(relative).name
+        if name in SKIPPED_NAMES or SILENT.search(name) or any(part.startswith(".") for part in relative.split("/")):
+            return False
+        if relative.lower().endswith(SUFFIXES):
+            return True
+        if unread is not None:
+            unread.append(relative)
+        return False
+
     if path.is_dir():
         for file in sorted(path.rglob("*")):
             relative = file.relative_to(path).as_posix()
-            if file.is_file() and _wanted(relative):
+            if file.is_file() and wanted(relative):
                 yield SourceFile(document_id(relative), relative, file.read_bytes())
     elif path.name.endswith((".tar.gz", ".tgz")):
         with tarfile.open(path) as archive:
             members = sorted((m for m in archive.getmembers() if m.isfile()), key=lambda m: m.name)
             for member in members:
                 relative = member.name.removeprefix("./")
-                if _wanted(relative):
+                if wanted(relative):
                     yield SourceFile(document_id(relative), relative, archive.extractfile(member).read())
     elif path.is_file():
         yield SourceFile(document_id(path.name), path.name, path.read_bytes())
@@ -85,17 +103,13 @@ def iter_source(path: Path) -> Iterator[SourceFile]:
         raise CorpusError(f"找不到语料来源 {path}：请给出一个文件夹、.tar.gz 压缩包或文件。")
 
 
-def _wanted(relative: str) -> bool:
-    name = PurePosixPath(relative).name
-    return relative.endswith(SUFFIXES) and name not in SKIPPED_NAMES and not name.startswith(".")
-
-
 def load_sources(paths: list[Path]) -> LoadResult:
     """Parse every document of every source; files that are not laws are skipped with the reason."""
     result = LoadResult()
     seen: set[str] = set()
     for number, path in enumerate(paths):
-        for source in iter_source(path):
+        unread: list[str] = []
+        for source in iter_source(path, unread):
             if source.doc_id in seen:
                 result.skipped.append((source.name, f"编号 {source.doc_id} 与前面的文件重复"))
                 continue
@@ -108,4 +122,5 @@ def load_sources(paths: list[Path]) -> LoadResult:
             doc.primary = number == 0
             seen.add(doc.id)
             result.documents.append(doc)
+        result.skipped += [(name, f"不是可读取的文件类型（可读取：{ACCEPTED}）") for name in unread]
     return result

@@ -41,7 +41,7 @@ TOKEN = "123456:SECRET-ADMIN-TEST-TOKEN"
 ADMIN, OWNER, STRANGER = 7, 101, 555
 LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
 LOAN_CITATION = "《湖南省实施〈中小企业促进法〉办法》第十一条"
-FIREFLY_QUESTION = "养殖萤火虫能拿到补贴吗？"
+FIREFLY_QUESTION = "小微企业搞萤火虫人工养殖，能申请补贴吗？"
 OFF_TOPIC = "今天天气怎么样，推荐一部电影"
 
 
@@ -80,6 +80,7 @@ def make_config(root: Path, **settings: Any) -> Config:
         environ={
             "POLICYBOT_DATA_DIR": str(root / "data"),
             "POLICYBOT_CORPUS_DIR": str(root / "documents"),
+            "POLICYBOT_CORPUS__SOURCES": "[]",  # /reload reads the documents folder only, not national law
             "POLICYBOT_ADMIN_IDS": str(ADMIN),
         },
     )

@@ -46,9 +46,21 @@ def test_read_examples_skips_bad_lines(tmp_path, caplog):
 
 
 def test_shipped_examples_name_articles_of_the_default_documents(searcher):
+    from policy_corpus.sources import from_collection, load_sources
+
+    from .conftest import NATIONAL_ARCHIVE
+
     examples = read_examples(PROJECT / "policy_corpus" / "examples")
-    assert len(examples) > 800
-    assert {example.article_key for example in examples} <= set(searcher.article_keys)
+    policy = {e.article_key for e in examples if not from_collection(e.doc_id)}
+    national = {e.article_key for e in examples if from_collection(e.doc_id)}
+    assert len(examples) > 3000 and len(national) > 500
+    assert policy <= set(searcher.article_keys)
+    collection = {
+        (doc.id, article.number, article.sub)
+        for doc in load_sources([NATIONAL_ARCHIVE]).documents
+        for article in doc.articles
+    }
+    assert national <= collection
 
 
 def rank_of(folder, config, question, key):

@@ -92,7 +92,7 @@ def test_unfinished_build_is_never_served(config):
 
 def test_cli_ingest_prints_each_document(config, capsys, monkeypatch):
     monkeypatch.setenv("POLICYBOT_DATA_DIR", str(config.data_path))
-    monkeypatch.setattr("bot.cli.make_index_builder", lambda config: None)
+    monkeypatch.setattr("bot.cli.make_index_builder", lambda config, **_: None)
     assert main(["ingest", "--corpus", str(DOCUMENTS)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "hunan\t湖南省实施《中华人民共和国中小企业促进法》办法\tcurrent 35, draft 38\tadded" in lines

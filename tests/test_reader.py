@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from policy_corpus.errors import BinaryDocumentError, EmptyDocumentError, EncodingError
+from policy_corpus.errors import BinaryDocumentError, EmptyDocumentError, EncodingError, NoArticlesError
 from policy_corpus.parser import parse_document
-from policy_corpus.reader import decode_document
+from policy_corpus.reader import decode_document, read_document
 
 from .conftest import DOCUMENTS
 
@@ -27,9 +27,10 @@ def test_binary_files_are_named():
         decode_document(bytes(range(256)) * 4, "blob.bin")
 
 
-def test_html_page_is_refused():
-    with pytest.raises(BinaryDocumentError, match="网页"):
-        decode_document("<!DOCTYPE html><html><body>第一条 内容</body></html>".encode(), "page.txt")
+def test_html_page_without_articles_is_refused_with_the_reason():
+    page = "<!DOCTYPE html><html><body><div>首页 &gt; 通知公告</div><p>关于开展检查的通知</p></body></html>"
+    with pytest.raises(NoArticlesError, match="没有找到条文"):
+        read_document(page.encode(), "page.html")
 
 
 def test_gb18030_file_reads_like_utf8():
