@@ -115,7 +115,7 @@ def embed_missing(library: Library, config: Config, progress: bool | None = None
         done, total = len(keys) - len(missing), len(keys)
         write_progress(library.data_dir, name, done, total)
         embedded = 0
-        with Progress(len(missing), "embedding national law", show=progress) as counter:
+        with Progress(len(missing), "embedding national law", show=progress is not False) as counter:
             for start in range(0, len(missing), CHUNK):
                 chunk = missing[start : start + CHUNK]
                 embedded += encode_cached(encoder, cache, chunk)[1]
@@ -187,7 +187,10 @@ class Completion:
             return
         logger.info("the search index is complete")
         if self.on_done is not None:
-            self.on_done()
+            try:
+                self.on_done()
+            except Exception:  # the version that is serving keeps serving; a restart loads the new one
+                logger.exception("the completed search index could not be loaded")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the child (what it embedded stays in the cache: the next start resumes from there)."""

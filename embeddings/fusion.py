@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .lexical import top_k_indices
+
 CANDIDATES = 300  # units fetched from FAISS and articles kept from BM25 before fusion
 BestUnit = dict[int, tuple[int | None, int | None]]  # article → (paragraph, item) of its best unit
 
@@ -47,9 +49,9 @@ def fuse(
     in hybrid mode `bonus` (per article) is added to the fused score. Articles `unembedded` marks (per article:
     no vector yet, in a quick build) get the candidates' mean dense score: their words rank them."""
     if pool is None:
-        lexical_top = np.argsort(-lexical_all)[:CANDIDATES]
+        lexical_top = top_k_indices(lexical_all, CANDIDATES)
     else:
-        lexical_top = pool[np.argsort(-lexical_all[pool])[:CANDIDATES]]
+        lexical_top = pool[top_k_indices(lexical_all[pool], CANDIDATES)]
     lexical_top = lexical_top[lexical_all[lexical_top] > 0]
     candidates = np.array(sorted(set(dense_by_article) | set(lexical_top.tolist())), dtype=np.int64)
     if len(candidates) == 0:

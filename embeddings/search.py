@@ -28,7 +28,7 @@ from .followup import points_back
 from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, merge_rankings, put_first
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
-from .lexical import BM25
+from .lexical import score_texts
 from .tiers import RAW_CANDIDATES, Tiers
 from .units import query_text
 
@@ -166,7 +166,7 @@ class Searcher:
             for item in paragraph.items:
                 places.append((paragraph.number, item.number))
                 texts.append(f"{paragraph.text}{item.text}")
-        scores = BM25.build(texts, stats=self.index_folder.bm25.stats).scores(question)
+        scores = score_texts(texts, question, self.index_folder.bm25.stats)
         best = int(np.argmax(scores))
         return places[best] if scores[best] > 0 else (None, None)
 
