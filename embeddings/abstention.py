@@ -52,7 +52,7 @@ OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 # A question asking for a figure or a list of papers (注册商标要多久、交多少钱; 要准备哪些材料), not whether one applies
 # (罚多少没个标准吗). Documents that mention a topic without its specifics (商标, 许可, 担保贷款) do not answer it.
 FIGURE_ASKED = re.compile(
-    r"多少|(?<![这那近前头后])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料"
+    r"多少|(?<![这那近前头后了])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料"
 )
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
@@ -101,6 +101,7 @@ class Abstention:
     primary_floor: float  # of the policy documents searched on their own
     background: BM25 | None = None
     corpus_on_background_scale: BM25 | None = None
+    is_primary: np.ndarray | None = None  # per article, when national law is served beside the policy documents
 
     @classmethod
     def measure(
@@ -159,6 +160,10 @@ class Abstention:
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
         """The question asks for a figure and none of the articles an answer cites states one."""
         if not asks_for_figure(question):
+            return False
+        if self.is_primary is not None and not self.is_primary[int(scored.articles[0])]:
+            # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is for
+            # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
             return False
         cited = scored.articles[: self.settings.top_k]
         return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)

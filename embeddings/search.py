@@ -82,6 +82,8 @@ class Searcher:
             background=None if on_background_scale is None else load_background(background, config.data_path),
             corpus_on_background_scale=on_background_scale,
         )
+        if self.tiers.articles is not None:
+            self.abstention.is_primary = self.tiers.is_primary
         self._articles: dict[int, Article] = {}
         self._lock = threading.Lock()
         # each article's units, grouped: article i's are _units_by_article[_unit_range[i]:_unit_range[i + 1]]
@@ -166,7 +168,9 @@ class Searcher:
             for item in paragraph.items:
                 places.append((paragraph.number, item.number))
                 texts.append(f"{paragraph.text}{item.text}")
-        scores = score_texts(texts, question, self.index_folder.bm25.stats)
+        # without length normalisation: the paragraph that states the rule in full is not outscored by a short one
+        # that repeats a word or two of it
+        scores = score_texts(texts, question, self.index_folder.bm25.stats, b=0.0)
         best = int(np.argmax(scores))
         return places[best] if scores[best] > 0 else (None, None)
 

@@ -36,6 +36,19 @@ def documents_copy(tmp_path):
     return target
 
 
+def extract_laws(names: list[str], target: Path) -> Path:
+    """The laws `names` (paths inside the shipped national archive) copied into the folder `target`."""
+    import tarfile
+
+    with tarfile.open(NATIONAL_ARCHIVE) as archive:
+        for member in archive.getmembers():
+            name = member.name.removeprefix("./")
+            if name in names:
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                (target / name).write_bytes(archive.extractfile(member).read())
+    return target
+
+
 LONG_DOCUMENT_ID = "long_rules"
 
 

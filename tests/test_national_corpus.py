@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
-
 import pytest
 
 from bot.assistant import Assistant
@@ -13,7 +11,7 @@ from policy_corpus.errors import UnknownDocumentError
 from policy_corpus.library import Library
 from policy_corpus.sources import load_sources
 
-from .conftest import DOCUMENTS, NATIONAL_ARCHIVE, PROJECT
+from .conftest import DOCUMENTS, PROJECT, extract_laws
 
 SUBSET = [
     "民法商法/公司法(2018-10-26).md",
@@ -31,13 +29,7 @@ def national(tmp_path_factory):
     """An assistant serving the default documents plus a few real laws from the national collection."""
     root = tmp_path_factory.mktemp("national")
     collection = root / "collection"
-    with tarfile.open(NATIONAL_ARCHIVE) as archive:
-        for member in archive.getmembers():
-            name = member.name.removeprefix("./")
-            if name in SUBSET:
-                target = collection / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.extractfile(member).read())
+    extract_laws(SUBSET, collection)
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(root / "data")})
     Library(config.data_path).publish(load_sources([DOCUMENTS, collection]).documents, make_index_builder(config))
     return Assistant(config)

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import tarfile
 import time
 
 import pytest
@@ -20,7 +19,7 @@ from embeddings.index_folder import read_meta
 from policy_corpus.config import load_config, save_config
 from policy_corpus.library import Library
 
-from .conftest import DOCUMENTS, NATIONAL_ARCHIVE, PROJECT
+from .conftest import DOCUMENTS, PROJECT, extract_laws
 
 SUBSET = [
     "社会法/劳动合同法(2012-12-28).md",
@@ -41,12 +40,7 @@ def quick(tmp_path_factory):
     documents.mkdir()
     shutil.copy(DOCUMENTS / "payment.md", documents)
     collection = root / "collection"
-    with tarfile.open(NATIONAL_ARCHIVE) as archive:
-        for member in archive.getmembers():
-            name = member.name.removeprefix("./")
-            if name in SUBSET:
-                (collection / name).parent.mkdir(parents=True, exist_ok=True)
-                (collection / name).write_bytes(archive.extractfile(member).read())
+    extract_laws(SUBSET, collection)
     config = load_config(
         PROJECT / "config.yaml",
         environ={

@@ -4,7 +4,6 @@ current, and a law that takes effect later is not current before its day."""
 from __future__ import annotations
 
 import json
-import tarfile
 from datetime import date
 
 import pytest
@@ -17,7 +16,7 @@ from policy_corpus.library import Library
 from policy_corpus.repeal import repealed_laws
 from policy_corpus.sources import load_sources
 
-from .conftest import NATIONAL_ARCHIVE, PROJECT
+from .conftest import PROJECT, extract_laws
 
 SUBSET = [
     "行政法规/个体工商户条例(2016-02-06).md",
@@ -33,12 +32,7 @@ VAT_LAW = "经济法/增值税法(2024-12-25)"
 def publish_subset(root, monkeypatch, today: date) -> Assistant:
     monkeypatch.setattr("policy_corpus.repeal.today", lambda: today)
     collection = root / "collection"
-    with tarfile.open(NATIONAL_ARCHIVE) as archive:
-        for member in archive.getmembers():
-            name = member.name.removeprefix("./")
-            if name in SUBSET:
-                (collection / name).parent.mkdir(parents=True, exist_ok=True)
-                (collection / name).write_bytes(archive.extractfile(member).read())
+    extract_laws(SUBSET, collection)
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_DATA_DIR": str(root / "data")})
     Library(config.data_path).publish(load_sources([collection]).documents, make_index_builder(config))
     return Assistant(config)
