@@ -33,12 +33,17 @@ def match_quality(name: str, doc: Named) -> float:
 
 
 def find_documents(name: str, docs: Sequence[Named]) -> list[Named]:
-    """The documents `name` may mean, best first; several when it is ambiguous."""
+    """The documents `name` may mean, best first; several when it is ambiguous.
+
+    Beside national law, a name that fits a policy document as well as national laws means the policy document:
+    an owner's 促进法 is the 中小企业促进法, not the 就业促进法."""
     scored = [(match_quality(name, doc), doc) for doc in docs]
     best = max((q for q, _ in scored), default=0.0)
     if best == 0:
         return []
-    return sorted((doc for q, doc in scored if q == best), key=lambda doc: len(doc.title))
+    found = [doc for q, doc in scored if q == best]
+    policy = [doc for doc in found if getattr(doc, "primary", False)]
+    return sorted(policy if policy and len(policy) < len(found) else found, key=lambda doc: len(doc.title))
 
 
 def narrow_by_article(found: list[Named], number: int, has_article: Callable[[str, int], bool]) -> list[Named]:

@@ -17,6 +17,7 @@ SUBSET = [
     "民法商法/公司法(2018-10-26).md",
     "民法商法/公司法(2023-12-29).md",
     "社会法/劳动合同法(2012-12-28).md",
+    "社会法/就业促进法(2015-04-24).md",
     "民法典/继承编.md",
     "民法典/婚姻家庭编.md",
     "民法典/_index.md",
@@ -65,6 +66,14 @@ def test_superseded_version_is_never_cited(national):
 def test_old_version_is_reachable_by_id(national):
     view = national.article("民法商法/公司法(2018-10-26)", 20)
     assert "滥用股东权利" in view.article.text
+
+
+def test_a_short_name_owners_use_means_the_policy_document(national):
+    """促进法 fits 中小企业促进法 and 就业促进法 alike: an owner of a small business means the former."""
+    assert national.parse_lookup("促进法第十九条") == ("sme_law", 19, 0)
+    answer = national.ask("促进法第五十三条讲的是什么？")
+    assert (answer.citations[0].doc_id, answer.citations[0].article.number) == ("sme_law", 53)
+    assert national.parse_lookup("就业促进法第十九条") == ("社会法/就业促进法(2015-04-24)", 19, 0)
 
 
 def test_civil_code_parts_are_cited_as_one_code(national):
