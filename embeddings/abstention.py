@@ -127,9 +127,11 @@ class Abstention:
         (`article_text`: by index)."""
         if len(scored.articles) == 0 or not has_words(question):
             return Declined.NOTHING
-        if scored.named or scored.lead:
+        if scored.named:
             return None
-        if self.uncovered(scored, question):
+        # the policy documents lead when they answer on their own (embeddings/tiers.py): covered, but they may still
+        # not state the figure asked for
+        if not scored.lead and self.uncovered(scored, question):
             return Declined.NOT_COVERED
         if self.figure_not_stated(scored, question, article_text):
             return Declined.NO_FIGURE

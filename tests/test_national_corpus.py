@@ -68,6 +68,12 @@ def test_old_version_is_reachable_by_id(national):
     assert "滥用股东权利" in view.article.text
 
 
+def test_a_figure_the_leading_policy_documents_do_not_state_is_declined(national):
+    """The documents lead on 创业补贴 (they answer on their own), but none states an amount: said plainly."""
+    answer = national.ask("我们市今年小微企业创业补贴具体能拿多少钱")
+    assert answer.abstained and answer.figure_missing
+
+
 def test_a_short_name_owners_use_means_the_policy_document(national):
     """促进法 fits 中小企业促进法 and 就业促进法 alike: an owner of a small business means the former."""
     assert national.parse_lookup("促进法第十九条") == ("sme_law", 19, 0)
