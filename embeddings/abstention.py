@@ -6,8 +6,9 @@ from __future__ import annotations
 import enum
 import functools
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
@@ -102,6 +103,8 @@ class Abstention:
     background: BM25 | None = None
     corpus_on_background_scale: BM25 | None = None
     is_primary: np.ndarray | None = None  # per article, when national law is served beside the policy documents
+    _last: tuple[str, float, np.ndarray] | None = field(default=None, repr=False)
+    _last_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def measure(
@@ -185,8 +188,19 @@ class Abstention:
         """
         if self.background is None or self.corpus_on_background_scale is None or not question:
             return float("inf")
-        background = top_mean(self.background.scores(question))
+        background, corpus = self._lexical(question)
         if background <= 0:
             return float("inf")
-        corpus = self.corpus_on_background_scale.scores(question)
         return top_mean(corpus if articles is None else corpus[articles]) / background
+
+    def _lexical(self, question: str) -> tuple[float, np.ndarray]:
+        """The background's best matches and the corpus on its scale, for one question: the policy documents' gate
+        and the whole corpus' ask for them in turn (the last question's are kept)."""
+        with self._last_lock:
+            if self._last is not None and self._last[0] == question:
+                return self._last[1], self._last[2]
+        background = top_mean(self.background.scores(question))
+        corpus = self.corpus_on_background_scale.scores(question)
+        with self._last_lock:
+            self._last = (question, background, corpus)
+        return background, corpus
