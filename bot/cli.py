@@ -38,6 +38,7 @@ from policy_corpus.model import ChangeAction, Version
 from policy_corpus.numerals import parse_article_ref
 from policy_corpus.reload import reload_from_disk
 from policy_corpus.size import (
+    REFERENCE_ARTICLE,
     RULES_ARTICLE,
     SIZE_DOCUMENT,
     Metric,
@@ -45,6 +46,7 @@ from policy_corpus.size import (
     classify,
     industry_of,
     parse_rules,
+    sole_trader,
 )
 
 from . import texts
@@ -53,7 +55,7 @@ from .assistant import ArticleView, Assistant
 from .conversation import Conversation
 from .errors import UsageError
 from .render import article_plain, diff_plain, document_counts, plain_answer
-from .texts import SIZE_NAMES
+from .texts import SIZE_NAMES, SOLE_TRADER_NOTE
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -430,9 +432,13 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_size(args: argparse.Namespace, config: Config) -> int:
-    view = lookup_assistant(config).article(SIZE_DOCUMENT, RULES_ARTICLE)
+    assistant = lookup_assistant(config)
+    view = assistant.article(SIZE_DOCUMENT, RULES_ARTICLE)
     rules = parse_rules(view.article)
-    rule = industry_of(args.industry, rules)
+    industry, by_reference = sole_trader(args.industry)
+    if by_reference and not industry:
+        raise UsageError("个体工商户按所经营的行业参照划型：请写明行业，如 --industry 个体户开饭馆")
+    rule = industry_of(industry, rules)
     if rule is None:
         names = "、".join(r.name for r in rules)
         raise UsageError(f"不认识行业“{args.industry}”：请用标准里的行业名（{names}）或常用说法（开饭馆、开超市）")
@@ -442,11 +448,16 @@ def cmd_size(args: argparse.Namespace, config: Config) -> int:
         flags = {Metric.STAFF: "--staff", Metric.REVENUE: "--revenue", Metric.ASSETS: "--assets"}
         raise UsageError(f"{error}：请加上 {' '.join(flags[m] for m in error.missing)}") from None
     citation = cite(view.doc.cite_title, view.article, 1, rule.item.number)
+    reference = assistant.article(SIZE_DOCUMENT, REFERENCE_ARTICLE).article if by_reference else None
     if args.json:
         data = {"industry": rule.name, "size": size.value, "citation": citation, "text": rule.item.text}
+        if reference is not None:  # a sole trader: sized by reference to the standard (第六条)
+            data["reference"] = {"citation": cite(view.doc.cite_title, reference), "text": reference.text}
         print(json.dumps(data, ensure_ascii=False, indent=1))
     else:
         print(f"{SIZE_NAMES[size]}（{rule.name}）\n{citation}\n{rule.item.text}")
+        if reference is not None:
+            print(f"{SOLE_TRADER_NOTE}\n{cite(view.doc.cite_title, reference)}\n{reference.text}")
     return 0
 
 

@@ -124,3 +124,5 @@ OCR_DONE_TEXT = "扫描件识别完成：共 {total} 页，正在生成预览…
 OCR_NUMBERING_NOTE = (
     "\n（这份扫描件的文字由 OCR 识别，条号可能识别有误：请核对原件，或上传带文字层的 PDF / Word 版本。）"
 )
+
+SOLE_TRADER_NOTE = "个体工商户不直接适用本规定，按所经营的行业参照划型："

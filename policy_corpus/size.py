@@ -16,6 +16,8 @@ from .model import Article, Item
 
 SIZE_DOCUMENT = "sme_size"
 RULES_ARTICLE = 4
+REFERENCE_ARTICLE = 6  # 个体工商户和本规定以外的行业，参照本规定进行划型
+SOLE_TRADER = re.compile(r"个体工商户|个体户|个体")
 
 
 class Size(str, enum.Enum):
@@ -158,6 +160,12 @@ INDUSTRY_WORDS = {
     "租赁和商务服务业": ("租赁", "咨询", "广告", "中介", "人力资源", "会计", "律师", "商务服务"),
     "农、林、牧、渔业": ("种地", "种植", "养殖", "养猪", "养鸡", "养鱼", "果园", "农场", "林场", "渔"),
 }
+
+
+def sole_trader(text: str) -> tuple[str, bool]:
+    """The industry words without 个体户 / 个体工商户, and whether they named one (sized by reference: 第六条)."""
+    rest = SOLE_TRADER.sub("", text).strip(" ，,、的")
+    return rest, rest != text.strip()
 
 
 def industry_of(text: str, rules: list[IndustryRule]) -> IndustryRule | None:

@@ -78,3 +78,18 @@ def test_a_revised_standard_is_followed_without_a_code_change():
     rule = parse_item(Item(10, revised))
     assert classify(rule, staff=15) is Size.MICRO  # 15 people: small by the 2011 standard, micro by this one
     assert classify(rule, staff=20) is Size.SMALL
+
+
+def test_a_sole_trader_is_sized_by_reference_to_the_standard(size_cli):
+    """个体户开饭馆: the 餐饮业 thresholds, and 第六条 (个体工商户……参照本规定进行划型) said with it."""
+    code, out, _ = size_cli("--industry", "个体户开饭馆", "--staff", "3", "--revenue", "50", "--json")
+    data = json.loads(out)
+    assert code == 0 and (data["industry"], data["size"]) == ("餐饮业", "micro")
+    assert data["reference"]["citation"] == "《中小企业划型标准规定》第六条"
+    assert "个体工商户" in data["reference"]["text"] and "参照" in data["reference"]["text"]
+    code, out, _ = size_cli("--industry", "开饭馆", "--staff", "3", "--revenue", "50", "--json")
+    assert "reference" not in json.loads(out)
+    code, out, _ = size_cli("--industry", "个体户开饭馆", "--staff", "3", "--revenue", "50")
+    assert code == 0 and "参照" in out and "第六条" in out
+    code, _, err = size_cli("--industry", "个体户", "--staff", "3")
+    assert code == 2 and "请写明行业" in err
