@@ -24,10 +24,8 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from embeddings.build import make_index_builder, served_index_is_stale
-from embeddings.deferred import BUILD_LOCK, Completion, dense_state, embed_missing, is_partial
+from embeddings.deferred import Completion, building, complete, dense_state, embed_missing, is_partial
 from embeddings.encoder import ModelNotFoundError
 from embeddings.search import MODES, IndexMismatchError
 from policy_corpus.citation import cite
@@ -240,7 +238,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     if args.if_missing and library.current_name() is not None and not stale and (args.quick or not partial):
         return 0
     if partial and not args.quick:
-        with FileLock(library.data_dir / BUILD_LOCK):  # after a background build at work, if any
+        with building(library, wait=True):  # after a background build at work, if any
             embed_missing(library, config)
     paths = args.corpus or config.source_paths
     budget = config.embeddings.quick_start_seconds if args.quick else None
@@ -276,27 +274,13 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def complete_index(library: Library, config: Config) -> int:
-    """Embed what the serving version's quick index lacks and publish its documents with the whole index."""
-    lock = FileLock(library.data_dir / BUILD_LOCK)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print("another process is completing the index", file=sys.stderr)
-        return 0
-    try:
-        if not is_partial(library):
-            return 0
-        embedded = embed_missing(library, config)
-        result = library.publish_update(
-            build_index=make_index_builder(config),
-            published_by="background",
-            force=True,
-            note=f"search index completed ({embedded} texts embedded in the background)",
-        )
+    """`ingest --background`: complete the serving version's quick index (embeddings/deferred.py)."""
+    result = complete(library, config)
+    if result is None:
+        print("nothing to complete, or another process is completing the index", file=sys.stderr)
+    else:
         print(f"published version {result.version} with the whole search index", file=sys.stderr)
-        return 0
-    finally:
-        lock.release()
+    return 0
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:

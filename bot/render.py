@@ -313,7 +313,8 @@ def admin_help_html() -> str:
 
 
 def preview_html(preview: UploadPreview) -> str:
-    """An upload before 确认: title, articles per version, and what changes against the serving version."""
+    """An upload before 确认: title, articles per version, what changes against the serving version, and how the
+    text was read."""
     lines = [
         Html.bold(f"预览：《{short_title(preview.title)}》"),
         f"编号 {Html.code(preview.doc_id)}；"
@@ -336,6 +337,8 @@ def preview_html(preview: UploadPreview) -> str:
         if not any(labels for _, labels in parts):
             lines.append(escape(f"• {prefix}条文没有变化（只改了标题或格式）"))
     lines.append("\n" + Html.italic("点“确认”发布为新版本，点“取消”不作任何改动。"))
+    if preview.source:  # how the text was read (PDF pages, OCR, web page, conversion)
+        lines.append(escape(preview.source))
     return "\n".join(lines)
 
 

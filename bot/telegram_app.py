@@ -624,10 +624,7 @@ async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
     finally:
         await progress.settle()  # the progress message comes before the preview or the refusal
-    text = preview_html(preview)
-    if preview.source:  # how the text was read (PDF pages, OCR, web page, conversion)
-        text += "\n" + escape(preview.source)
-    await send_html(update, context, text, confirm_keyboard(preview.token))
+    await send_html(update, context, preview_html(preview), confirm_keyboard(preview.token))
 
 
 class UploadProgress:

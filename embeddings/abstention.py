@@ -115,14 +115,15 @@ class Abstention:
         primary_vectors: np.ndarray | None = None,
         background: BM25 | None = None,
         corpus_on_background_scale: BM25 | None = None,
+        is_primary: np.ndarray | None = None,
     ) -> Abstention:
         """Floors from how close off-topic chatter comes, to the whole corpus and to the policy documents alone
-        (their unit vectors, when national law is beside them)."""
+        (their unit vectors, when national law is beside them; `is_primary`: per article, then)."""
         off_topic = off_topic_vectors(encoder)
         floor = primary_floor = off_topic_floor(settings.abstain_below, index.search(off_topic, 1)[0][:, 0])
         if primary_vectors is not None:
             primary_floor = off_topic_floor(settings.abstain_below, (off_topic @ primary_vectors.T).max(axis=1))
-        return cls(settings, floor, primary_floor, background, corpus_on_background_scale)
+        return cls(settings, floor, primary_floor, background, corpus_on_background_scale, is_primary)
 
     def decline(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> Declined | None:
         """Why not to answer, or None: nothing to search, nothing close in meaning or other law matching the

@@ -3,7 +3,8 @@
 A first start (`policybot ingest --quick`, what `make run` does) publishes as soon as what is cheap is ready:
 the store, words of every article, vectors of the policy documents and of as much national law as
 `embeddings.quick_start_seconds` allow. Articles without a vector are still found by their words. The serving
-process then runs `policybot ingest` in a child process at low priority (`start_completion`): it embeds what
+process then runs `policybot ingest --background` in a child process at low priority (`Completion`, which calls
+`complete`): it embeds what
 the serving version lacks into the embedding cache without holding the publish lock (staff can publish
 meanwhile), chunk by chunk so that a kill loses at most one chunk, then publishes the same documents with the
 whole index: the atomic switch of any publish, after which the serving process loads it (`on_done`).
@@ -19,16 +20,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from policy_corpus.config import Config, save_config
-from policy_corpus.library import Library
+from policy_corpus.library import Library, PublishResult
 
-from .build import corpus_units
+from .build import corpus_units, make_index_builder
 from .cache import EmbeddingCache, encode_cached, text_key
 from .encoder import get_encoder
 from .index_folder import read_meta
@@ -82,14 +84,25 @@ def write_progress(data_dir: Path, version: str, done: int, total: int) -> None:
     os.replace(temp, path)
 
 
-def build_running(library: Library) -> bool:
+@contextmanager
+def building(library: Library, wait: bool) -> Iterator[bool]:
+    """Hold BUILD_LOCK while completing the index (after another process' build, if `wait`); yields whether it is
+    held (never False when waiting)."""
     lock = FileLock(library.data_dir / BUILD_LOCK)
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=-1 if wait else 0)
     except Timeout:
-        return True
-    lock.release()
-    return False
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def build_running(library: Library) -> bool:
+    with building(library, wait=False) as held:
+        return not held
 
 
 def is_partial(library: Library) -> bool:
@@ -125,6 +138,21 @@ def embed_missing(library: Library, config: Config, progress: bool | None = None
     finally:
         cache.close()
     return embedded
+
+
+def complete(library: Library, config: Config) -> PublishResult | None:
+    """Embed what the serving version's quick index lacks and publish its documents with the whole index; None
+    when another process is completing it or the index is whole already."""
+    with building(library, wait=False) as held:
+        if not held or not is_partial(library):
+            return None
+        embedded = embed_missing(library, config)
+        return library.publish_update(
+            build_index=make_index_builder(config),
+            published_by="background",
+            force=True,
+            note=f"search index completed ({embedded} texts embedded in the background)",
+        )
 
 
 _started: dict[Path, Completion] = {}  # per data folder, the completion this process started last

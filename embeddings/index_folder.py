@@ -54,6 +54,14 @@ class IndexFolder:
     example_words: BM25 | None
     articles_with_examples: np.ndarray  # the articles that have example questions: the rows of `example_words`
 
+    def articles_without_vectors(self) -> np.ndarray | None:
+        """Per article, whether none of its units has a vector yet (a quick build); None when the index is whole."""
+        if self.meta.get("dense_ready", True):
+            return None
+        missing = np.ones(len(self.article_keys), dtype=bool)
+        missing[self.unit_article] = False
+        return missing
+
 
 # ------------------------------------------------------------ the check
 

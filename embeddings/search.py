@@ -69,11 +69,8 @@ class Searcher:
             self.index_folder.index,
             self.settings.primary_boost,
         )
-        self.tiers.partial = not self.index_folder.meta.get("dense_ready", True)
-        self.unembedded = None  # per article: no vector yet (a quick build); None when every article has one
-        if self.tiers.partial:
-            self.unembedded = np.ones(len(self.article_keys), dtype=bool)
-            self.unembedded[self.index_folder.unit_article] = False
+        self.unembedded = self.index_folder.articles_without_vectors()
+        self.tiers.partial = self.unembedded is not None
         self.abstention = Abstention.measure(
             self.settings,
             self.encoder,
@@ -81,9 +78,8 @@ class Searcher:
             primary_vectors=None if self.tiers.articles is None else self.tiers.vectors,
             background=None if on_background_scale is None else load_background(background, config.data_path),
             corpus_on_background_scale=on_background_scale,
+            is_primary=None if self.tiers.articles is None else self.tiers.is_primary,
         )
-        if self.tiers.articles is not None:
-            self.abstention.is_primary = self.tiers.is_primary
         self._articles: dict[int, Article] = {}
         self._lock = threading.Lock()
         # each article's units, grouped: article i's are _units_by_article[_unit_range[i]:_unit_range[i + 1]]
