@@ -147,12 +147,15 @@ class Assistant:
 
     # ------------------------------------------------------------ questions
 
-    def ask(self, question: str, top_k: int | None = None, previous: str | None = None) -> Answer:
+    def ask(
+        self, question: str, top_k: int | None = None, previous: str | None = None, document: str | None = None
+    ) -> Answer:
         """Answer a free-text question with the provisions that apply, or abstain; `previous`: the question a
-        follow-up leans on."""
+        follow-up leans on, `document`: the one its answer cited first."""
         top_k = top_k or self.config.search.top_k
         with self._use() as serving:
-            result = self._load_searcher(serving).search(question, top_k=top_k + 5, previous=previous)
+            searcher = self._load_searcher(serving)
+            result = searcher.search(question, top_k=top_k + 5, previous=previous, document=document)
         citations = result.hits
         if result.abstained:
             return Answer(question, True, [], citations, serving.version, figure_missing=result.figure_missing)

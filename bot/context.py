@@ -25,6 +25,7 @@ class ChatContext:
     topic: str  # a few words for 「接着上一个问题（…）回答」
     follow_ups: int  # how many follow-ups in a row led here
     at: float
+    document: str | None = None  # the document its answer cited first
 
 
 class Contexts:
@@ -55,11 +56,11 @@ class Contexts:
                 return None
             return context
 
-    def remember(self, chat_id: int, query: str, topic: str, follow_up: bool) -> None:
+    def remember(self, chat_id: int, query: str, topic: str, follow_up: bool, document: str | None = None) -> None:
         with self._lock:
             previous = self._chats.pop(chat_id, None)
             follow_ups = previous.follow_ups + 1 if follow_up and previous is not None else 0
-            self._chats[chat_id] = ChatContext(query, topic, follow_ups, self.clock())
+            self._chats[chat_id] = ChatContext(query, topic, follow_ups, self.clock(), document)
             while len(self._chats) > self.most:
                 self._chats.popitem(last=False)
 

@@ -20,12 +20,19 @@ class Question:
     turns: list[str] = field(default_factory=list)  # the conversation, the last being `question` (or none)
     pinpoint: list[tuple[str, int, int, int | None]] = field(default_factory=list)  # (doc, article, 款, 项)
 
-    def resolved(self) -> Resolved:
-        """The last turn with the question it leans on, replayed as a conversation remembers its turns."""
+    def resolved(self, searcher: Searcher) -> Resolved:
+        """The last turn with the question it leans on, the earlier turns asked in order as a conversation asks
+        them (bot/conversation.py): a follow-up nothing answers leaves the context as it was."""
         previous: str | None = None
+        document: str | None = None
         for turn in self.turns[:-1]:
-            previous = resolve(turn, previous).query
-        return resolve(self.question, previous)
+            resolved = resolve(turn, previous, document)
+            result = searcher.search(resolved.message, 1, previous=resolved.previous, document=resolved.document)
+            if result.abstained and resolved.with_context:
+                continue
+            previous = resolved.query
+            document = None if result.abstained or not result.hits else result.hits[0].doc_id
+        return resolve(self.question, previous, document)
 
 
 @dataclass
@@ -72,8 +79,8 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
     depth = max(RECALL_AT)
     pinpointed = pinpointed_right = 0
     for question in questions:
-        resolved = question.resolved()
-        scored, abstained, _ = searcher.judge(resolved.message, mode, resolved.previous)
+        resolved = question.resolved(searcher)
+        scored, abstained, _ = searcher.judge(resolved.message, mode, resolved.previous, resolved.document)
         if question.pinpoint:
             pinpointed += 1
             pinpointed_right += not abstained and _cites_a_pinpoint(

@@ -35,10 +35,12 @@ SHORT = 10  # letters up to which a message leans on the previous one even witho
 
 @dataclass
 class Resolved:
-    """A message and the question it leans on (None when it stands on its own)."""
+    """A message and the question it leans on (None when it stands on its own), with the document that question's
+    answer cited first: a follow-up usually stays with it ("那政府机关呢" after 《保障中小企业款项支付条例》第九条)."""
 
     message: str
     previous: str | None
+    document: str | None = None
 
     @property
     def with_context(self) -> bool:
@@ -72,8 +74,9 @@ def points_back(message: str) -> bool:
     return size(text) <= ASKS_ONLY_UP_TO and bool(ASKS_ONLY.search(text)) and not HAS_SUBJECT.search(text)
 
 
-def resolve(message: str, previous: str | None) -> Resolved:
-    """`message` with the previous question of the conversation, if it leans on it."""
+def resolve(message: str, previous: str | None, document: str | None = None) -> Resolved:
+    """`message` with the previous question of the conversation (and the document its answer cited first), if it
+    leans on it."""
     if not previous or not leans_on_previous(message) or message.strip() == previous.strip():
         return Resolved(message, None)
-    return Resolved(message, previous)
+    return Resolved(message, previous, document)

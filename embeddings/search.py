@@ -25,7 +25,17 @@ from .abstention import Abstention, Declined, has_words
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .followup import points_back
-from .fusion import CANDIDATES, BestUnit, Scored, fuse, lead_with, merge_rankings, put_first
+from .fusion import (
+    CANDIDATES,
+    PREVIOUS_DOCUMENT_BONUS,
+    BestUnit,
+    Scored,
+    favour,
+    fuse,
+    lead_with,
+    merge_rankings,
+    put_first,
+)
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_texts
@@ -98,32 +108,44 @@ class Searcher:
         """The best cosine below which nothing in the whole corpus counts as close in meaning."""
         return self.abstention.floor
 
-    def search(self, question: str, top_k: int = 3, mode: str = "hybrid", previous: str | None = None) -> SearchResult:
+    def search(
+        self,
+        question: str,
+        top_k: int = 3,
+        mode: str = "hybrid",
+        previous: str | None = None,
+        document: str | None = None,
+    ) -> SearchResult:
         """The best `top_k` articles for `question`, or an abstention; `previous`: the question a follow-up leans
-        on (embeddings/followup.py), searched together with it."""
+        on (embeddings/followup.py), searched together with it; `document`: the one its answer cited first."""
         if not has_words(question):
             return SearchResult(question, [], True)
-        scored, abstained, figure_missing = self.judge(question, mode, previous)
+        scored, abstained, figure_missing = self.judge(question, mode, previous, document)
         hits = [
             self._hit(int(a), float(s), self.pinpoint(int(a), scored, question))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
         return SearchResult(question, hits, abstained, figure_missing)
 
-    def judge(self, question: str, mode: str = "hybrid", previous: str | None = None) -> tuple[Scored, bool, bool]:
+    def judge(
+        self, question: str, mode: str = "hybrid", previous: str | None = None, document: str | None = None
+    ) -> tuple[Scored, bool, bool]:
         """The ranking, whether to decline, and whether only because no provision states the figure asked for
         (that is told for a question on its own; a follow-up declines when neither of its readings answers)."""
         if previous:
-            scored, abstained = self.score_follow_up(question, previous, mode)
+            scored, abstained = self.score_follow_up(question, previous, mode, document)
             return scored, abstained, False
         scored = self.score(question, mode)
         declined = self.abstention.decline(scored, question, lambda index: self._article(index).text)
         return scored, declined is not None, declined is Declined.NO_FIGURE
 
-    def score_follow_up(self, question: str, previous: str, mode: str = "hybrid") -> tuple[Scored, bool]:
+    def score_follow_up(
+        self, question: str, previous: str, mode: str = "hybrid", document: str | None = None
+    ) -> tuple[Scored, bool]:
         """A follow-up's ranking and abstention: the message alone and together with the question it leans on,
-        merged by rank. It abstains only when both readings do; the figure rule reads the message itself (a figure
-        the earlier question asked for is not asked again)."""
+        merged by rank, the articles of `document` (the previous answer's first) a little ahead. It abstains only
+        when both readings do; the figure rule reads the message itself (a figure the earlier question asked for is
+        not asked again)."""
         alone = self.score(question, mode)
         if not points_back(question) and self.abstention.uncovered(alone, question):
             # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up
@@ -131,6 +153,9 @@ class Searcher:
         both = f"{previous.strip()} {question.strip()}"
         together = self.score(both, mode)
         merged = merge_rankings(alone, together)
+        if document is not None:
+            in_document = np.array([self.article_keys[a][0] == document for a in merged.articles.tolist()])
+            merged = favour(merged, in_document, PREVIOUS_DOCUMENT_BONUS)
         abstained = self.abstention.should_abstain_follow_up(
             alone, together, merged, question, both, lambda index: self._article(index).text
         )
@@ -254,7 +279,7 @@ class Searcher:
             primary, question, self.tiers.articles, self.abstention.primary_floor
         ):
             return scored
-        lead = self.tiers.lead(primary, found_raw, lexical, raw)
+        lead = self.tiers.lead(primary, scored, found_raw, lexical, raw)
         return lead_with(primary, scored, lead) if lead else scored
 
     def references(self, question: str) -> list[int]:

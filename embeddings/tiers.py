@@ -26,6 +26,11 @@ WEAKER_LEXICAL = 0.8
 # ... and none when national law matches far better on both
 FAR_WEAKER_COSINE = 0.06
 FAR_WEAKER_LEXICAL = 0.7
+# ... or when their best stands out little among themselves (fused z-score), national law is closer in meaning, and
+# the whole corpus's ranking puts a national article clearly ahead of their best (员工旷工偷拿货能不能开除)
+WEAK_PRIMARY_FUSED = 2.6
+WEAK_CLOSER_COSINE = 0.04
+WEAK_BEHIND_FUSED = 0.5
 
 
 @dataclass
@@ -65,6 +70,14 @@ class Tiers:
             tiers.national_split = bool((unit_paragraph[~tiers.unit_is_primary] >= 0).any())
         return tiers
 
+    def behind(self, whole: Scored) -> float:
+        """How far the policy documents' best article is behind the first of the whole corpus's ranking (fused);
+        the whole candidate list's spread when none of theirs is among the candidates."""
+        theirs = self.is_primary[whole.articles]
+        if not theirs.any():
+            return float(whole.fused[0] - whole.fused[-1]) if len(whole.fused) else 0.0
+        return float(whole.fused[0] - whole.fused[int(np.argmax(theirs))])
+
     def search_units(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The policy documents' best units for one question vector, as FAISS would return them if they were all it
         held: (cosines, unit indices), best first."""
@@ -73,10 +86,15 @@ class Tiers:
         return cosines[best], self.units[best]
 
     def lead(
-        self, primary: Scored, found_raw: tuple[np.ndarray, np.ndarray], lexical: np.ndarray, vector: np.ndarray
+        self,
+        primary: Scored,
+        whole: Scored,
+        found_raw: tuple[np.ndarray, np.ndarray],
+        lexical: np.ndarray,
+        vector: np.ndarray,
     ) -> int:
-        """How many of the policy documents' articles lead, when they answer on their own (`found_raw`: the
-        unadapted question's units, `vector`: the question's).
+        """How many of the policy documents' articles lead, when they answer on their own (`primary`: their own
+        ranking, `whole`: the whole corpus's, `found_raw`: the unadapted question's units, `vector`: the question's).
 
         As many as an answer cites when they match about as well as national law, in meaning or in words; only
         their best when national law matches clearly better on both (客户欠款两年了还能起诉吗: 诉讼时效), so the
@@ -101,6 +119,12 @@ class Tiers:
         best_national = float(lexical[~self.is_primary].max(initial=0.0))
         share = float(lexical[self.articles].max(initial=0.0)) / best_national if best_national > 0 else 1.0
         if gap >= FAR_WEAKER_COSINE and share < FAR_WEAKER_LEXICAL:
+            return 0
+        if (
+            gap > WEAK_CLOSER_COSINE
+            and primary.fused[0] < WEAK_PRIMARY_FUSED
+            and self.behind(whole) > WEAK_BEHIND_FUSED
+        ):
             return 0
         if gap >= WEAKER_COSINE and share < WEAKER_LEXICAL:
             return 1

@@ -501,10 +501,10 @@ def test_a_question_in_flight_finishes_on_the_old_version(env):
     entered, proceed = threading.Event(), threading.Event()
     real_search = searcher.search
 
-    def slow_search(question, top_k=3, mode="hybrid", previous=None):
+    def slow_search(question, top_k=3, mode="hybrid", previous=None, document=None):
         entered.set()
         proceed.wait(30)
-        return real_search(question, top_k, mode, previous)  # reads articles from the old store
+        return real_search(question, top_k, mode, previous, document)  # reads articles from the old store
 
     searcher.search = slow_search
     result: dict[str, Any] = {}

@@ -86,3 +86,18 @@ def test_a_figure_the_documents_do_not_state_is_declined_naming_the_nearest_prov
     text = plain_answer(answer)
     assert text.startswith("抱歉，现有文件提到了这个事项，但没有规定您问的具体数字") and "《" in text
     assert not assistant.ask("今天天气怎么样，推荐一部电影").figure_missing
+
+
+def test_a_follow_up_stays_with_the_document_just_cited(searcher, assistant):
+    """「那价格上有优惠吗」 after a question the Hunan measures answered: read alone with it, the promotion law's
+    procurement article would come first; the conversation stays with the measures' article that was just cited."""
+    from bot.conversation import Conversation
+
+    first, follow_up = "政府采购要给小企业预留份额吗", "那价格上有优惠吗"
+    without = searcher.search(follow_up, 3, previous=first)
+    assert without.hits[0].doc_id != "hunan"
+    conversation = Conversation(assistant)
+    assert conversation.ask(first, chat_id=5).answer.best.doc_id == "hunan"
+    answer = conversation.ask(follow_up, chat_id=5).answer
+    assert not answer.abstained and answer.context_topic is not None
+    assert (answer.best.doc_id, answer.best.article.number) == ("hunan", 26)

@@ -135,6 +135,13 @@ def test_labour_question_is_still_answered_from_national_law(national):
     assert (answer.best.doc_id, answer.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 40)
 
 
+def test_owner_worded_labour_question_is_not_captured_by_the_policy_documents(national):
+    """公司、员工 and 补偿 are in the documents' words too, but only 劳动合同法 states the rule: it comes first."""
+    answer = national.ask("公司不给员工交社保，员工能马上辞职还要补偿吗")
+    assert not answer.abstained
+    assert (answer.best.doc_id, answer.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 38)
+
+
 def test_national_law_is_searched_with_the_query_adapter(national):
     assert national.searcher.adapter is not None and national.searcher.law_prior is not None
     answer = national.ask("老板让我试用期干了半年还不转正，合法吗？")
