@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.assistant import Assistant
+from embeddings.abstention import NEAR_FLOOR
 from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
 from policy_corpus.errors import UnknownDocumentError
@@ -171,3 +174,19 @@ def test_off_topic_floor_rises_with_national_law(national, searcher):
     assert national.searcher.floor > searcher.floor >= searcher.settings.abstain_below
     for chatter in ("你好", "谢谢", "讲个笑话吧"):
         assert national.ask(chatter).abstained, chatter
+
+
+def test_a_question_a_little_below_the_floor_is_answered_when_its_words_match(national):
+    """Owners' words for a rule in the law's terms come less close in meaning than chatter comes to anything: just
+    below the floor, an article that matches the question's words well still answers; weak words do not."""
+    searcher = national.searcher
+    for question, answered in (
+        ("厨师干了半年要走，说走就走，得提前多久说", True),
+        ("员工在店里摔伤了，医药费谁出", False),
+    ):
+        scored = searcher.score(question)
+        abstention = dataclasses.replace(searcher.abstention, floor=scored.closeness + NEAR_FLOOR / 2)
+        declined = abstention.decline(scored, question, lambda index: searcher.article(index).text)
+        assert (declined is None) == answered, question
+        far_below = dataclasses.replace(abstention, floor=scored.closeness + 2 * NEAR_FLOOR)
+        assert far_below.decline(scored, question, lambda index: searcher.article(index).text) is not None
