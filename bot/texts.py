@@ -40,6 +40,10 @@ NOT_ADMIN_TEXT = "抱歉，这个操作仅限管理员使用。"
 BUSY_TEXT = "正在更新，请稍候。上一项更新完成后再试。"
 REMOVE_USAGE = "用法：/remove 文件编号，如 /remove payment（编号见 /corpus）"
 STATS_USAGE = "用法：/stats [天数]，如 /stats 7（默认 7 天，最多 365 天）"
+STATS_CHART_CAPTION = (
+    "最近 {days} 天每天的提问（按 UTC 日期）：上图绿色为已回答、灰色为未覆盖；下图为每天的 👍（up）和 👎（down）。"
+)
+STATS_CHART_FAILED_TEXT = "统计图没能生成，以上文字统计不受影响。请稍后再发 /stats；仍不行请查看服务器日志。"
 CANCELLED_TEXT = "已取消，正在服务的语料没有改动。"
 PUBLISHING_TEXT = "正在发布，请稍候…"
 UPLOAD_TIP = "上传文件：直接发送政策原件：PDF（含扫描件）、网页（.html）、Word（.docx / .doc）、WPS 或 .txt / .md，在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
