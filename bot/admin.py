@@ -37,7 +37,7 @@ from policy_corpus.library import (
 )
 from policy_corpus.model import Article, ChangeAction, Document, Version
 from policy_corpus.parser import numbering_problems, parse_document
-from policy_corpus.reader import ReadText, read_document
+from policy_corpus.reader import FileKind, ReadText, read_document
 from policy_corpus.reload import UPLOAD_SOURCE, reload_from_disk
 from policy_corpus.sources import check_document_id, document_id
 from policy_corpus.store import Change, DocumentInfo
@@ -46,7 +46,7 @@ from .assistant import Assistant
 from .confirmations import Confirmations
 from .errors import RefreshBusyError, UsageError
 from .questionlog import QuestionLog, Stats
-from .texts import BUSY_TEXT, OCR_NUMBERING_NOTE, SOURCE_NOTES, VERSION_NAMES
+from .texts import BUSY_TEXT, CONVERTED_TABLES_NOTE, OCR_NUMBERING_NOTE, SOURCE_NOTES, VERSION_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class CorpusAdmin:
                 if len(problems) > NUMBERING_PROBLEMS_SHOWN
                 else ""
             )
-            ocr = OCR_NUMBERING_NOTE if read.kind == "ocr" else ""
+            ocr = OCR_NUMBERING_NOTE if read.kind == FileKind.OCR else ""
             raise NumberingError(f"《{doc.title}》的条号不连贯，未收录。请核对后重新上传：\n{shown}{more}{ocr}")
         serving = self.library.current_name()
         served = {info.id: info for info in self.library.served_documents()}
@@ -384,19 +384,19 @@ def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChan
 def source_note(read: ReadText) -> str:
     """One line for the preview on how the text was read (PDF, OCR, web page, conversion, tables); empty
     for plain text and a .docx without tables."""
-    kind = read.kind
-    if kind == "docx" and not read.tables:
+    if read.kind == FileKind.DOCX and not read.tables:
         return ""
-    if kind in ("doc", "wps") and read.tables:
-        kind += "_tables"
-    template = SOURCE_NOTES.get(kind, "")
+    if read.kind in (FileKind.DOC, FileKind.WPS) and read.tables:
+        template = CONVERTED_TABLES_NOTE
+    else:
+        template = SOURCE_NOTES.get(read.kind, "")
     return template.format(
         pages=read.pages,
         ocr_pages=read.ocr_pages,
         seconds=f"{read.seconds:.1f}",
         encoding=read.encoding,
         tables=read.tables,
-        suffix=f".{read.kind}",
+        suffix=f".{read.kind.value}",
     )
 
 

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,17 @@ class LoggedQuestion:
 
 
 @dataclass
+class DayCounts:
+    """One UTC day of questions: how many were asked and answered, and the votes on them."""
+
+    day: date
+    questions: int = 0
+    answered: int = 0
+    up: int = 0
+    down: int = 0
+
+
+@dataclass
 class Stats:
     """What owners asked over the last `days` days."""
 
@@ -55,6 +66,7 @@ class Stats:
     per_day: list[dict] = field(default_factory=list)  # {"day", "questions", "abstained"}
     feedback: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
     unanswered: list[dict] = field(default_factory=list)  # {"question", "times"}, most frequent first
+    daily: list[DayCounts] = field(default_factory=list)  # each of the last `days` UTC days, zeros included
 
     @property
     def answered(self) -> int:
@@ -276,4 +288,30 @@ class QuestionLog:
                 [since, top],
             )
         ]
+        stats.daily = self.daily(days, now)
         return stats
+
+    def daily(self, days: int = 30, now: datetime | None = None) -> list[DayCounts]:
+        """Questions, answered ones, 👍 and 👎 for each of the last `days` UTC days up to today, days without
+        questions as zeros. A vote counts on the day its question was asked, as in `stats`."""
+        today = (now or utc_now()).astimezone(timezone.utc).date()
+        first = today - timedelta(days=days - 1)
+        series = {first + timedelta(days=n): DayCounts(first + timedelta(days=n)) for n in range(days)}
+        window = [f"{first} 00:00:00", f"{today + timedelta(days=1)} 00:00:00"]
+        db = self._db()
+        for row in db.query(
+            "SELECT date(asked_at) AS day, count(*) AS questions, sum(NOT abstained) AS answered FROM questions "
+            "WHERE asked_at >= ? AND asked_at < ? GROUP BY day",
+            window,
+        ):
+            counts = series[date.fromisoformat(row["day"])]
+            counts.questions, counts.answered = row["questions"], row["answered"]
+        for row in db.query(
+            "SELECT date(q.asked_at) AS day, sum(f.value > 0) AS up, sum(f.value < 0) AS down "
+            "FROM feedback f JOIN questions q ON q.id = f.question_id "
+            "WHERE q.asked_at >= ? AND q.asked_at < ? GROUP BY day",
+            window,
+        ):
+            counts = series[date.fromisoformat(row["day"])]
+            counts.up, counts.down = row["up"], row["down"]
+        return list(series.values())

@@ -52,7 +52,7 @@ from .admin import CorpusAdmin
 from .assistant import Assistant
 from .conversation import Asked, Conversation
 from .errors import ExpiredError, UsageError
-from .questionlog import QUESTIONS_FILE, QuestionLog
+from .questionlog import QUESTIONS_FILE, QuestionLog, Stats
 from .ratelimit import RateLimiter
 from .render import (
     Html,
@@ -70,6 +70,7 @@ from .render import (
     removal_html,
     stats_html,
 )
+from .stats_chart import render_chart
 from .telegram_split import split_message
 from .texts import (
     ADMIN_COMMANDS,
@@ -89,6 +90,8 @@ from .texts import (
     PUBLISHING_TEXT,
     REMOVE_USAGE,
     SLOW_DOWN_TEXT,
+    STATS_CHART_CAPTION,
+    STATS_CHART_FAILED_TEXT,
     STATS_USAGE,
     TOO_LONG_TEXT,
     UNKNOWN_COMMAND_TEXT,
@@ -597,6 +600,22 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     days = stats_days(context.args or [])
     stats = await asyncio.to_thread(admin_of(context).stats, days)
     await send_html(update, context, stats_html(stats))
+    if stats.questions:
+        await send_stats_chart(update, context, stats)
+
+
+async def send_stats_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, stats: Stats) -> None:
+    """The /stats picture under the text. Drawing it is extra: whatever stops it, the text above stands."""
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_PHOTO)
+    try:
+        png = await asyncio.to_thread(render_chart, stats.daily)
+    except Exception:
+        logger.exception("could not draw the /stats chart")
+        await send_html(update, context, escape(STATS_CHART_FAILED_TEXT))
+        return
+    await context.bot.send_photo(
+        update.effective_chat.id, png, caption=STATS_CHART_CAPTION.format(days=stats.days), filename="stats.png"
+    )
 
 
 def stats_days(args: list[str]) -> int:

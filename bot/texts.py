@@ -4,6 +4,7 @@ refusals and the abstention. Formatting lives in bot/render.py; the words live h
 from __future__ import annotations
 
 from policy_corpus.errors import UnknownDocumentError
+from policy_corpus.filekinds import FileKind
 from policy_corpus.model import ChangeAction, Version
 from policy_corpus.size import Size
 
@@ -40,6 +41,10 @@ NOT_ADMIN_TEXT = "抱歉，这个操作仅限管理员使用。"
 BUSY_TEXT = "正在更新，请稍候。上一项更新完成后再试。"
 REMOVE_USAGE = "用法：/remove 文件编号，如 /remove payment（编号见 /corpus）"
 STATS_USAGE = "用法：/stats [天数]，如 /stats 7（默认 7 天，最多 365 天）"
+STATS_CHART_CAPTION = (
+    "最近 {days} 天每天的提问（按 UTC 日期）：上图绿色为已回答、灰色为未覆盖；下图为每天的 👍（up）和 👎（down）。"
+)
+STATS_CHART_FAILED_TEXT = "统计图没能生成，以上文字统计不受影响。请稍后再发 /stats；仍不行请查看服务器日志。"
 CANCELLED_TEXT = "已取消，正在服务的语料没有改动。"
 PUBLISHING_TEXT = "正在发布，请稍候…"
 UPLOAD_TIP = "上传文件：直接发送政策原件：PDF（含扫描件）、网页（.html）、Word（.docx / .doc）、WPS 或 .txt / .md，在说明里写文件编号（不写则用文件名）；确认前会先显示预览。"
@@ -107,18 +112,20 @@ def building_line(progress: float) -> str:
 
 # Uploads in other formats (PDF, scans, web pages, .doc / .wps): how the text was read, under the preview.
 SOURCE_NOTES = {
-    "pdf": "来源：PDF，共 {pages} 页，已去掉页眉、页脚和页码，断行已按段落接好。",
-    "ocr": (
+    FileKind.PDF: "来源：PDF，共 {pages} 页，已去掉页眉、页脚和页码，断行已按段落接好。",
+    FileKind.OCR: (
         "来源：扫描件 PDF，{ocr_pages} 页（共 {pages} 页）的文字由 OCR 识别，用时 {seconds} 秒。"
         "识别可能有错字，请核对条文后再确认。"
     ),
-    "html": "来源：网页（{encoding} 编码），只取了正文，已去掉导航、栏目、分享按钮和页脚。",
-    "docx": "来源：Word 文件，含 {tables} 个表格，表格里的条文已按文档顺序读取。",
-    "doc": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒）。",
-    "wps": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒）。",
-    "doc_tables": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒），含 {tables} 个表格，已按文档顺序读取。",
-    "wps_tables": "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒），含 {tables} 个表格，已按文档顺序读取。",
+    FileKind.HTML: "来源：网页（{encoding} 编码），只取了正文，已去掉导航、栏目、分享按钮和页脚。",
+    FileKind.DOCX: "来源：Word 文件，含 {tables} 个表格，表格里的条文已按文档顺序读取。",
+    FileKind.DOC: "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒）。",
+    FileKind.WPS: "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒）。",
 }
+# A converted .doc / .wps with tables
+CONVERTED_TABLES_NOTE = (
+    "来源：{suffix} 文件，已用 LibreOffice 转换（用时 {seconds} 秒），含 {tables} 个表格，已按文档顺序读取。"
+)
 OCR_PROGRESS_TEXT = "正在识别扫描件（OCR）：已完成 {done}/{total} 页，请稍候…"
 OCR_DONE_TEXT = "扫描件识别完成：共 {total} 页，正在生成预览…"
 OCR_NUMBERING_NOTE = (

@@ -1,8 +1,10 @@
-"""What reading a file gave (`ReadText`), what staff may send, and the checks every zip-based file (.docx, .ofd)
-passes before anything is unpacked. Shared by the reader and the readers of each format (pdf, word, webpage)."""
+"""What reading a file gave (`ReadText`, read as a `FileKind`), what staff may send, and the checks every zip-based
+file (.docx, .ofd) passes before anything is unpacked. Shared by the reader and the readers of each format (pdf, word,
+webpage)."""
 
 from __future__ import annotations
 
+import enum
 import io
 import zipfile
 from dataclasses import dataclass
@@ -13,12 +15,24 @@ from .errors import BinaryDocumentError, DocumentTooLargeError
 ACCEPTED = ".txt / .md / .docx / .doc / .wps / .pdf / 网页（.html）"
 
 
+class FileKind(str, enum.Enum):
+    """How a document's text was read: its format, or OCR for a PDF with scanned pages."""
+
+    TEXT = "text"  # .txt / .md
+    DOCX = "docx"
+    DOC = "doc"  # converted by LibreOffice
+    WPS = "wps"  # converted by LibreOffice
+    PDF = "pdf"  # the text layer
+    OCR = "ocr"  # a PDF with scanned pages
+    HTML = "html"  # a web page (.html, .mht)
+
+
 @dataclass
 class ReadText:
     """A document's text and how it was read (the preview tells staff)."""
 
     text: str
-    kind: str = "text"  # text, docx, doc, wps, pdf, ocr, html
+    kind: FileKind = FileKind.TEXT
     pages: int = 0  # PDF: pages in the file
     ocr_pages: int = 0  # PDF: pages read by OCR
     seconds: float = 0.0  # conversion and OCR time

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from .errors import BinaryDocumentError, DocumentTooLargeError, EmptyDocumentError
-from .filekinds import ReadText
+from .filekinds import FileKind, ReadText
 from .layout import Line, Page, law_text, lines_from_pieces, paragraphs, remove_running_lines
 
 MAX_PAGES = 1000  # a law gazette runs to a few hundred pages
@@ -63,7 +63,7 @@ def read_pdf(data: bytes, label: str, progress: Progress | None = None) -> ReadT
         )
     return ReadText(
         text,
-        "ocr" if scanned else "pdf",
+        FileKind.OCR if scanned else FileKind.PDF,
         pages=count,
         ocr_pages=len(scanned),
         seconds=time.monotonic() - started,

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 
 from .errors import BinaryDocumentError, EmptyDocumentError, EncodingError
-from .filekinds import ACCEPTED, ReadText, check_zip
+from .filekinds import ACCEPTED, FileKind, ReadText, check_zip
 
-__all__ = ["ACCEPTED", "ReadText", "check_zip", "decode_document", "read_document"]
+__all__ = ["ACCEPTED", "FileKind", "ReadText", "check_zip", "decode_document", "read_document"]
 
 # Magic numbers of files people send by mistake (images, archives, media).
 BINARY_MAGIC = {

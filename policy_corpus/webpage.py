@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .errors import EncodingError, NoArticlesError
-from .filekinds import ReadText
+from .filekinds import FileKind, ReadText
 from .layout import law_text
 from .numerals import NUMERAL_CHARS
 
@@ -111,7 +111,7 @@ def read_html(data: bytes, label: str) -> ReadText:
     named = [index for index, text in enumerate(body[: _first_head(body)]) if title and title in text]
     if named:  # the text names itself: start there, its own line is the title
         body, title = body[named[0] :], ""
-    return ReadText(law_text(body, title), "html", encoding=encoding)
+    return ReadText(law_text(body, title), FileKind.HTML, encoding=encoding)
 
 
 def read_mhtml(data: bytes, label: str) -> ReadText:

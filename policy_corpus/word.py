@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import BinaryDocumentError, DocumentTooLargeError, EmptyDocumentError
-from .filekinds import ACCEPTED, MAX_PARAGRAPHS, ReadText, check_zip
+from .filekinds import ACCEPTED, MAX_PARAGRAPHS, FileKind, ReadText, check_zip
 
 CONVERT_SECONDS = 120  # LibreOffice starts in a few seconds and converts a law in one or two more
 LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"  # Debian / Ubuntu
 
 
-def read_docx(data: bytes, label: str, kind: str = "docx") -> ReadText:
+def read_docx(data: bytes, label: str, kind: FileKind = FileKind.DOCX) -> ReadText:
     """The text of a .docx: body paragraphs and table cells in document order, one line per paragraph."""
     check_zip(data, label)
     try:
@@ -93,7 +93,7 @@ def read_ole(data: bytes, label: str, name: str = "") -> ReadText:
         raise BinaryDocumentError(f"{label} 是无法识别的旧版 Office 文件。请另存为 .docx 或 PDF 后上传。")
     started = time.monotonic()
     converted = convert_to_docx(data, label, suffix)
-    read = read_docx(converted, label, kind=suffix.lstrip("."))
+    read = read_docx(converted, label, kind=FileKind(suffix.lstrip(".")))
     read.seconds = time.monotonic() - started
     return read
 

@@ -397,6 +397,34 @@ def parse_request_body(body: bytes, content_type: str, query: str = "") -> dict[
     return params
 
 
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10_000  # width + height
+MAX_PHOTO_RATIO = 20
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def photo_size(content: bytes) -> tuple[int, int]:
+    """(width, height) of an uploaded photo, refused as Telegram refuses it: not an image, over 10 MB, sides
+    adding up to more than 10,000 pixels or a ratio over 20. Only a PNG's size is read; other images give (0, 0)."""
+    if len(content) > MAX_PHOTO_BYTES:
+        raise ApiError("Bad Request: PHOTO_SAVE_FILE_INVALID")
+    if not content.startswith(_IMAGE_MAGIC):
+        raise ApiError("Bad Request: IMAGE_PROCESS_FAILED")
+    if not content.startswith(_IMAGE_MAGIC[0]):
+        return 0, 0
+    if content[12:16] != b"IHDR":
+        raise ApiError("Bad Request: IMAGE_PROCESS_FAILED")
+    width, height = int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if (
+        not width
+        or not height
+        or width + height > MAX_PHOTO_SIDES
+        or max(width, height) > MAX_PHOTO_RATIO * min(width, height)
+    ):
+        raise ApiError("Bad Request: PHOTO_INVALID_DIMENSIONS")
+    return width, height
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -483,6 +511,7 @@ class BotApiStub:
         self._requests: list[tuple[str, dict[str, Any]]] = []
         self._sent: list[dict[str, Any]] = []
         self._sent_documents: list[dict[str, Any]] = []
+        self._sent_photos: list[dict[str, Any]] = []
         self._edits: list[dict[str, Any]] = []
         self._deleted: list[tuple[int | str, int]] = []
         self._callback_answers: list[dict[str, Any]] = []
@@ -587,6 +616,12 @@ class BotApiStub:
             return copy.deepcopy(self._sent_documents)
 
     @property
+    def sent_photos(self) -> list[dict[str, Any]]:
+        """sendPhoto calls that succeeded: chat_id, message_id, content (bytes|None), width, height, caption."""
+        with self._cond:
+            return copy.deepcopy(self._sent_photos)
+
+    @property
     def edits(self) -> list[dict[str, Any]]:
         """Successful editMessageText / editMessageReplyMarkup calls."""
         with self._cond:
@@ -652,6 +687,7 @@ class BotApiStub:
                 self._requests,
                 self._sent,
                 self._sent_documents,
+                self._sent_photos,
                 self._edits,
                 self._callback_answers,
                 self._chat_actions,
@@ -1096,6 +1132,48 @@ class BotApiStub:
                 "message_id": message["message_id"],
                 "file_name": document["file_name"],
                 "content": content,
+                "caption": params.get("caption"),
+                "params": copy.deepcopy(params),
+                "message": copy.deepcopy(message),
+            }
+        )
+        return message
+
+    def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat_id(params)
+        photo = params.get("photo")
+        content: bytes | None = None
+        width = height = 0
+        if isinstance(photo, dict):
+            content = photo["content"]
+            width, height = photo_size(content)
+            file_id = self._register_file(content, photo.get("filename") or "photo.png")
+        elif isinstance(photo, str) and photo:  # a file_id sent before
+            file_id = photo
+            content = self._files.get(photo, {}).get("content")
+        else:
+            raise ApiError("Bad Request: there is no photo in the request")
+        sizes = [
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}"[:32],
+                "width": width,
+                "height": height,
+                "file_size": len(content or b""),
+            }
+        ]
+        fields: dict[str, Any] = {"photo": sizes}
+        entities: list[dict[str, Any]] = []
+        if params.get("caption"):
+            fields["caption"], entities = self._formatted(params, "caption", MAX_CAPTION_LENGTH)
+        message = self._new_bot_message(chat_id, fields, entities, "caption_entities", self._reply_markup(params))
+        self._sent_photos.append(
+            {
+                "chat_id": chat_id,
+                "message_id": message["message_id"],
+                "content": content,
+                "width": width,
+                "height": height,
                 "caption": params.get("caption"),
                 "params": copy.deepcopy(params),
                 "message": copy.deepcopy(message),

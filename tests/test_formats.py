@@ -32,7 +32,7 @@ from policy_corpus.errors import (
 )
 from policy_corpus.layout import Line, Page, paragraphs, remove_running_lines
 from policy_corpus.parser import parse_document
-from policy_corpus.reader import read_document
+from policy_corpus.reader import FileKind, read_document
 from policy_corpus.sources import load_sources
 
 from . import test_admin
@@ -340,7 +340,7 @@ def test_text_pdf_reads_in_order_without_headers_footers_and_page_numbers():
     for rows in pages:  # the content stream out of reading order: lines are read by their position
         rows.reverse()
     read = read_document(text_pdf(pages), "条例.pdf")
-    assert (read.kind, read.pages, read.ocr_pages) == ("pdf", len(pages), 0)
+    assert (read.kind, read.pages, read.ocr_pages) == (FileKind.PDF, len(pages), 0)
     assert HEADER not in read.text and "- 1 -" not in read.text
     doc = parse_document(read.text, "test")
     assert doc.title == TITLE
@@ -382,7 +382,7 @@ def test_scanned_pdf_is_read_by_ocr_with_progress():
     calls = []
     started = time.monotonic()
     read = read_document(scanned_pdf(law_pages(law())), "扫描件.pdf", lambda done, total: calls.append((done, total)))
-    assert (read.kind, read.ocr_pages) == ("ocr", read.pages)
+    assert (read.kind, read.ocr_pages) == (FileKind.OCR, read.pages)
     assert calls[0] == (0, read.pages) and calls[-1] == (read.pages, read.pages)
     assert HEADER not in read.text and "- 1 -" not in read.text
     doc = parse_document(read.text, "test")
@@ -402,7 +402,7 @@ def test_a_pdf_with_some_scanned_pages_is_read_page_by_page():
     buffer = io.BytesIO()
     merged.save(buffer)
     read = read_document(buffer.getvalue(), "合并.pdf")
-    assert (read.kind, read.pages, read.ocr_pages) == ("ocr", 2, 1)
+    assert (read.kind, read.pages, read.ocr_pages) == (FileKind.OCR, 2, 1)
     assert articles(read.text) == SIX
 
 
@@ -413,7 +413,7 @@ def test_web_pages_give_the_policy_text_only():
         (portal_page(law(), "GBK").encode("gbk"), "GB18030"),
     ]:
         read = read_document(data, "page.html")
-        assert (read.kind, read.encoding) == ("html", encoding)
+        assert (read.kind, read.encoding) == (FileKind.HTML, encoding)
         assert not [word for word in PORTAL_WORDS if word in read.text], read.text
         doc = parse_document(read.text, "test")
         assert doc.title == TITLE and [a.label for a in doc.articles] == SIX
@@ -425,7 +425,7 @@ def test_a_saved_fragment_in_gbk_without_a_charset_is_read():
     fragment = '<div class="TRS_Editor">\n<p align="center"><b>测试促进条例</b></p>\n'
     fragment += "".join(f"<p>{line}</p>\n" for line in law().splitlines()[6:] if line.startswith("第"))
     read = read_document((fragment + "</div>").encode("gbk"), "fragment.htm")
-    assert read.kind == "html"
+    assert read.kind is FileKind.HTML
     assert articles(read.text) == SIX
     assert parse_document(read.text, "test").title == TITLE
 
@@ -448,7 +448,7 @@ def test_pages_saved_in_other_shapes():
         ("logo.html", logo.encode()),
     ]:
         read = read_document(data, name)
-        assert read.kind == "html", name
+        assert read.kind is FileKind.HTML, name
         doc = parse_document(read.text, "test")
         assert (doc.title, [a.label for a in doc.articles]) == (TITLE, SIX), (name, read.text)
         assert not [word for word in PORTAL_WORDS if word in read.text], (name, read.text)
@@ -471,7 +471,7 @@ def test_page_furniture_inside_the_text_element_is_dropped_the_law_is_not():
 
 def test_docx_articles_and_items_in_a_table_are_read_in_order():
     read = read_document(table_docx(law()), "表格.docx")
-    assert (read.kind, read.tables) == ("docx", 1)
+    assert (read.kind, read.tables) == (FileKind.DOCX, 1)
     doc = parse_document(read.text, "test")
     assert doc.title == TITLE and [a.label for a in doc.articles] == SIX
     third = doc.articles[2]
@@ -487,9 +487,9 @@ def test_docx_articles_and_items_in_a_table_are_read_in_order():
 def test_doc_and_wps_are_converted_by_libreoffice(tmp_path):
     data = doc_bytes(table_docx(law()), tmp_path)
     assert data.startswith(b"\xd0\xcf\x11\xe0")
-    for name, kind in [("条例.doc", "doc"), ("条例.wps", "wps")]:
+    for name, kind in [("条例.doc", FileKind.DOC), ("条例.wps", FileKind.WPS)]:
         read = read_document(data, name)
-        assert read.kind == kind and read.seconds > 0
+        assert read.kind is kind and read.seconds > 0
         assert articles(read.text) == SIX
 
 
