@@ -130,11 +130,12 @@ def embed_within(
     return vectors, done, embedded
 
 
-def corpus_examples(config: Config, keys: list[list]) -> tuple[list[int], list[str]]:
+def corpus_examples(config: Config, keys: list[list]) -> tuple[list[int], list[str], list[list[int | None]]]:
     """The configured example questions of the articles in `keys`: (article index, text as the dense side reads
-    it) each. Examples of articles the corpus does not have are left out."""
+    it, [paragraph, item] it is about or [None, None]) each. Examples of articles the corpus does not have are left
+    out."""
     position = {tuple(key): index for index, key in enumerate(keys)}
-    articles, texts = [], []
+    articles, texts, places = [], [], []
     skipped = 0
     for example in read_examples(config.examples_path):
         index = position.get(example.article_key)
@@ -143,9 +144,10 @@ def corpus_examples(config: Config, keys: list[list]) -> tuple[list[int], list[s
             continue
         articles.append(index)
         texts.append(query_text(example.question))
+        places.append([example.paragraph, example.item])
     if skipped:
         logger.info("%d example questions name articles the corpus does not have: left out", skipped)
-    return articles, texts
+    return articles, texts, places
 
 
 @dataclass
@@ -158,6 +160,7 @@ class CorpusUnits:
     lexical_texts: list[str]  # per article
     example_articles: list[int]
     example_texts: list[str]
+    example_places: list[list[int | None]]  # [paragraph, item] per example question, [None, None]: the article
 
     @property
     def embedded_examples(self) -> list[int]:
@@ -182,8 +185,7 @@ def corpus_units(store: Store, config: Config) -> CorpusUnits:
         split = info.primary or config.embeddings.split_national
         units.extend(article_units(index, info.cite_title, article, split=split))
         lexical_texts.append(f"{article_heading(info.cite_title, article)}\n{article.text}")
-    example_articles, example_texts = corpus_examples(config, keys)
-    return CorpusUnits(infos, keys, units, lexical_texts, example_articles, example_texts)
+    return CorpusUnits(infos, keys, units, lexical_texts, *corpus_examples(config, keys))
 
 
 def build_index(
@@ -248,7 +250,14 @@ def build_index(
         now = lap("background_load", now)
         save_background_scale(folder, BM25.build(lexical_texts, stats=stats))
         now = lap("bm25_background_scale", now)
-    save_units(folder, keys, units, [example_articles[row] for row in embedded_examples], sorted(set(example_articles)))
+    save_units(
+        folder,
+        keys,
+        units,
+        [example_articles[row] for row in embedded_examples],
+        sorted(set(example_articles)),
+        [corpus.example_places[row] for row in embedded_examples],
+    )
     lap("units_json", now)
     meta = save_meta(
         folder,

@@ -7,7 +7,9 @@ article:
 
     {"doc": "payment", "article": 8, "questions": ["镇里让我们先自己掏钱垫着干，这合规吗？", "..."]}
 
-(`"sub": 1` for 第八条之一). Lines naming an article the corpus does not have are skipped when the index is built.
+(`"sub": 1` for 第八条之一). A line may name the paragraph and item it is about (`"paragraph": 1, "item": 7`, 1-based,
+item null for the paragraph itself): its questions then also choose which 款/项 of the article an answer cites. Lines
+naming an article the corpus does not have are skipped when the index is built.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Example:
     number: int
     sub: int
     question: str
+    paragraph: int | None = None  # the 款 (and 项) the question is about, where the line names one
+    item: int | None = None
 
     @property
     def article_key(self) -> tuple[str, int, int]:
@@ -51,7 +55,13 @@ def read_examples(folder: Path | None) -> list[Example]:
 def _parse_line(line: str) -> list[Example]:
     row = json.loads(line)
     doc_id, number, sub = str(row["doc"]), int(row["article"]), int(row.get("sub", 0))
+    paragraph = None if row.get("paragraph") is None else int(row["paragraph"])
+    item = None if paragraph is None or row.get("item") is None else int(row["item"])
     questions = row["questions"]
     if not isinstance(questions, list):
         raise TypeError("questions must be a list of strings")
-    return [Example(doc_id, number, sub, text.strip()) for text in questions if isinstance(text, str) and text.strip()]
+    return [
+        Example(doc_id, number, sub, text.strip(), paragraph, item)
+        for text in questions
+        if isinstance(text, str) and text.strip()
+    ]

@@ -50,6 +50,8 @@ class IndexFolder:
     unit_paragraph: np.ndarray  # -1: the whole article
     unit_item: np.ndarray  # -1: not an item
     example_article: np.ndarray  # the article of each embedded example question (the policy documents')
+    example_paragraph: np.ndarray  # the paragraph it is about, -1: the article
+    example_item: np.ndarray  # the item it is about, -1: none
     examples: faiss.Index | None  # example question vectors
     example_words: BM25 | None
     articles_with_examples: np.ndarray  # the articles that have example questions: the rows of `example_words`
@@ -78,7 +80,10 @@ def examples_fingerprint(config: Config) -> str:
     """A hash of the configured example questions: an index built with others is rebuilt by `policybot ingest`."""
     digest = hashlib.sha256()
     for example in read_examples(config.examples_path):
-        digest.update(json.dumps(astuple(example), ensure_ascii=False).encode("utf-8"))
+        fields = astuple(example)
+        if example.paragraph is None:  # as before lines could name one: indexes built then stay current
+            fields = fields[:4]
+        digest.update(json.dumps(fields, ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -126,7 +131,7 @@ def served_index_is_stale(library: Library, config: Config) -> bool:
 
 def read_units(folder: Path) -> dict:
     """units.json: {"articles": [[doc_id, number, sub]], "units": [[article, paragraph, item]], "examples": [article],
-    "example_words": [article]}."""
+    "example_places": [[paragraph, item]], "example_words": [article]}."""
     return json.loads((folder / UNITS).read_text(encoding="utf-8"))
 
 
@@ -144,6 +149,10 @@ def load_index(folder: Path, config: Config) -> IndexFolder:
     ).reshape(-1, 3)
     unit_article, unit_paragraph, unit_item = unit_rows.T
     example_article = np.array(units.get("examples", []), dtype=np.int64)
+    places = units.get("example_places") or [[None, None]] * len(example_article)
+    example_places = np.array(
+        [[-1 if p is None else p, -1 if i is None else i] for p, i in places], dtype=np.int64
+    ).reshape(-1, 2)
     with_examples = np.array(units.get("example_words", []), dtype=np.int64)
     return IndexFolder(
         meta=meta,
@@ -154,6 +163,8 @@ def load_index(folder: Path, config: Config) -> IndexFolder:
         unit_paragraph=unit_paragraph,
         unit_item=unit_item,
         example_article=example_article,
+        example_paragraph=example_places[:, 0],
+        example_item=example_places[:, 1],
         examples=read_faiss(folder / EXAMPLE_VECTORS) if len(example_article) else None,
         example_words=BM25.load(folder, EXAMPLE_WORDS) if len(with_examples) else None,
         articles_with_examples=with_examples,
@@ -190,15 +201,22 @@ def save_background_scale(folder: Path, bm25: BM25) -> None:
 
 
 def save_units(
-    folder: Path, keys: list[list], units: list[Unit], example_articles: list[int], example_words: list[int]
+    folder: Path,
+    keys: list[list],
+    units: list[Unit],
+    example_articles: list[int],
+    example_words: list[int],
+    example_places: list[list[int | None]] | None = None,
 ) -> None:
-    """Which article each unit and each embedded example question belongs to, and the articles with examples."""
+    """Which article each unit and each embedded example question belongs to (and the paragraph and item the
+    question is about, where its line names one), and the articles with examples."""
     (folder / UNITS).write_text(
         json.dumps(
             {
                 "articles": keys,
                 "units": [[u.article, u.paragraph, u.item] for u in units],
                 "examples": example_articles,
+                "example_places": example_places or [[None, None]] * len(example_articles),
                 "example_words": example_words,
             },
             ensure_ascii=False,

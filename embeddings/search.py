@@ -35,6 +35,7 @@ from .fusion import (
     lead_with,
     merge_rankings,
     put_first,
+    standardise,
 )
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
@@ -45,6 +46,8 @@ from .units import query_text
 __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 
 MODES = ("hybrid", "dense", "lexical")
+# How much the example questions written for a paragraph or item count, beside its own text, in choosing the 款/项
+PLACE_EXAMPLE_WEIGHT = 1.0
 
 
 @dataclass
@@ -97,7 +100,21 @@ class Searcher:
         self._unit_range = np.searchsorted(
             self.index_folder.unit_article[self._units_by_article], np.arange(len(self.article_keys) + 1)
         )
+        self._unit_examples = self._examples_by_place()
         faiss.omp_set_num_threads(max(1, config.embeddings.threads))
+
+    def _examples_by_place(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Article → (vectors, paragraphs, items) of its example questions that name a paragraph or item."""
+        folder = self.index_folder
+        placed = np.flatnonzero(folder.example_paragraph >= 0)
+        if folder.examples is None or len(placed) == 0:
+            return {}
+        vectors = folder.examples.reconstruct_batch(placed)
+        found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for article in np.unique(folder.example_article[placed]).tolist():
+            rows = folder.example_article[placed] == article
+            found[article] = (vectors[rows], folder.example_paragraph[placed][rows], folder.example_item[placed][rows])
+        return found
 
     @classmethod
     def load(cls, folder: Path, config: Config, store: Store) -> Searcher:
@@ -172,9 +189,32 @@ class Searcher:
         if len(units) == 0 or scored.vector is None:
             return scored.best_unit.get(index, (None, None))
         cosines = self.index_folder.index.reconstruct_batch(units) @ scored.vector[0]
-        best = int(units[int(np.argmax(cosines))])
-        paragraph, item = int(self.index_folder.unit_paragraph[best]), int(self.index_folder.unit_item[best])
-        return paragraph, None if item < 0 else item
+        paragraphs, items = self.index_folder.unit_paragraph[units], self.index_folder.unit_item[units]
+        if index in self._unit_examples:
+            cosines = self._with_place_examples(cosines, paragraphs, items, *self._unit_examples[index], scored.vector)
+        best = int(np.argmax(cosines))
+        return int(paragraphs[best]), None if items[best] < 0 else int(items[best])
+
+    @staticmethod
+    def _with_place_examples(
+        cosines: np.ndarray,
+        paragraphs: np.ndarray,
+        items: np.ndarray,
+        vectors: np.ndarray,
+        example_paragraphs: np.ndarray,
+        example_items: np.ndarray,
+        question: np.ndarray,
+    ) -> np.ndarray:
+        """Each unit's closeness to the question (z-scored among the article's units) plus its closest example
+        question's (z-scored likewise; a unit without one counts as the least close)."""
+        closest = np.full(len(cosines), -1.0, dtype=np.float32)
+        for row, score in enumerate((vectors @ question[0]).tolist()):
+            place = (paragraphs == example_paragraphs[row]) & (items == example_items[row])
+            closest[place] = np.maximum(closest[place], score)
+        if (closest < 0).all():
+            return cosines
+        closest[closest < 0] = closest[closest >= 0].min()
+        return standardise(cosines) + PLACE_EXAMPLE_WEIGHT * standardise(closest)
 
     def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:
         """The paragraph or item of article `index` whose words match the question best (BM25 on the corpus' scale),
