@@ -39,6 +39,7 @@ from policy_corpus.model import Article, ChangeAction, Document, Version
 from policy_corpus.parser import numbering_problems, parse_document
 from policy_corpus.reader import FileKind, ReadText, read_document
 from policy_corpus.reload import UPLOAD_SOURCE, reload_from_disk
+from policy_corpus.size import SIZE_DOCUMENT, check_standard
 from policy_corpus.sources import check_document_id, document_id
 from policy_corpus.store import Change, DocumentInfo
 
@@ -46,7 +47,15 @@ from .assistant import Assistant
 from .confirmations import Confirmations
 from .errors import RefreshBusyError, UsageError
 from .questionlog import QuestionLog, Stats
-from .texts import BUSY_TEXT, CONVERTED_TABLES_NOTE, OCR_NUMBERING_NOTE, SOURCE_NOTES, VERSION_NAMES
+from .texts import (
+    BUSY_TEXT,
+    CONVERTED_TABLES_NOTE,
+    OCR_NUMBERING_NOTE,
+    SIZE_GONE_WARNING,
+    SIZE_RULE_WARNING,
+    SOURCE_NOTES,
+    VERSION_NAMES,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +86,7 @@ class UploadPreview:
     versions: list[VersionChanges]
     serving_version: str | None
     source: str = ""  # how the text was read, when it was not plain text: PDF pages, OCR, web page, conversion
+    warnings: list[str] = field(default_factory=list)  # e.g. an item of the size standard that cannot be read
 
 
 @dataclass
@@ -107,6 +117,7 @@ class Refreshed:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # reload: (file, reason)
     uploads_kept: list[str] = field(default_factory=list)  # reload: files an upload takes precedence over
     undone: list[dict] = field(default_factory=list)  # rollback: the changes of the version left
+    warnings: list[str] = field(default_factory=list)  # published, but: an item of the size standard cannot be read
 
 
 @dataclass
@@ -225,6 +236,7 @@ class CorpusAdmin:
             compare_articles(old_articles, doc.articles),
             serving,
             source_note(read),
+            standard_warnings(doc.articles) if doc_id == SIZE_DOCUMENT else [],
         )
 
     # ------------------------------------------------------------ removal
@@ -256,7 +268,9 @@ class CorpusAdmin:
                 )
             self._switch(previous)
             logger.info("admin %s published version %s (%s %s)", user_id, result.version, pending.kind, pending.doc_id)
-            return Refreshed(pending.kind, result.version, previous, result.published, _changed(result))
+            refreshed = Refreshed(pending.kind, result.version, previous, result.published, _changed(result))
+            refreshed.warnings = self._size_warnings(refreshed.changes)
+            return refreshed
 
     def check_pending(self, token: str) -> None:
         """Raise ExpiredError unless `token` is an upload or removal waiting for 确认."""
@@ -285,7 +299,7 @@ class CorpusAdmin:
             if reloaded.result.published:
                 self._switch(previous)
                 logger.info("admin %s reloaded the corpus: version %s", user_id, reloaded.result.version)
-            return Refreshed(
+            refreshed = Refreshed(
                 StaffAction.RELOAD,
                 reloaded.result.version,
                 previous,
@@ -294,6 +308,8 @@ class CorpusAdmin:
                 reloaded.skipped,
                 reloaded.uploads_kept,
             )
+            refreshed.warnings = self._size_warnings(refreshed.changes)
+            return refreshed
 
     def rollback(self, user_id: int) -> Refreshed:
         """/rollback: serve the version the current one was published over."""
@@ -329,6 +345,17 @@ class CorpusAdmin:
         return self.log.stats(days)
 
     # ------------------------------------------------------------ internals
+
+    def _size_warnings(self, changes: list[Change]) -> list[str]:
+        """After a publish that changed the size standard (sme_size): each item of its 第四条 that cannot be read,
+        or that it is gone. The publish stands: the other industries, and every other document, still serve."""
+        change = next((c for c in changes if c.doc_id == SIZE_DOCUMENT), None)
+        if change is None:
+            return []
+        if change.action == ChangeAction.REMOVED:
+            return [SIZE_GONE_WARNING]
+        with self.library.open_store() as store:
+            return standard_warnings(store.articles(SIZE_DOCUMENT))
 
     @contextmanager
     def _refreshing(self) -> Iterator[None]:
@@ -379,6 +406,12 @@ def compare_articles(old: list[Article], new: list[Article]) -> list[VersionChan
             )
         )
     return found
+
+
+def standard_warnings(articles: list[Article]) -> list[str]:
+    """The size standard's items that cannot be read, as staff are told (each names its item: 第四条第（十）项)."""
+    current = [article for article in articles if article.version is Version.CURRENT]
+    return [SIZE_RULE_WARNING.format(problem=problem) for problem in check_standard(current)]
 
 
 def source_note(read: ReadText) -> str:

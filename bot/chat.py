@@ -17,6 +17,7 @@ from .render import (
     format_help,
     format_welcome,
     plain_answer,
+    size_plain,
 )
 from .texts import NEW_TOPIC_TEXT, NEW_TOPIC_WORDS, UNKNOWN_COMMAND_TEXT, error_text
 
@@ -39,6 +40,7 @@ def respond(conversation: Conversation, line: str) -> str:
         "/article": lambda a: article_plain(conversation.article(a)),
         "/diff": lambda a: diff_plain(conversation.diff(a)),
         "/new": lambda _: new_topic(conversation),
+        "/size": lambda a: size_plain(conversation.sizes.start(" ".join(a), TERMINAL_CHAT)),
     }
     try:
         if command in handlers:
@@ -50,6 +52,9 @@ def respond(conversation: Conversation, line: str) -> str:
         view = conversation.lookup(text)
         if view is not None:
             return article_plain(view)
+        size = conversation.sizes.reply(text, TERMINAL_CHAT)
+        if size is not None:
+            return size_plain(size)
         return plain_answer(conversation.ask(text, chat_id=TERMINAL_CHAT).answer)
     except (UsageError, CorpusError) as error:
         return error_text(error)

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 CONTEXT_SECONDS = 600  # a follow-up more than ten minutes later starts afresh
 CONTEXT_TURNS = 3  # follow-ups in a row before the context is let go
@@ -43,6 +44,7 @@ class Contexts:
         self.most = most
         self.clock = clock
         self._chats: OrderedDict[int, ChatContext] = OrderedDict()
+        self._held: OrderedDict[int, tuple[Any, float]] = OrderedDict()  # exchanges waiting for the next message
         self._lock = threading.Lock()
 
     def get(self, chat_id: int) -> ChatContext | None:
@@ -65,9 +67,34 @@ class Contexts:
                 self._chats.popitem(last=False)
 
     def forget(self, chat_id: int) -> bool:
-        """Drop the chat's context; True if there was one."""
+        """Drop the chat's context (and an exchange it holds); True if there was one."""
         with self._lock:
-            return self._chats.pop(chat_id, None) is not None
+            held = self._held.pop(chat_id, None) is not None
+            return self._chats.pop(chat_id, None) is not None or held
+
+    def hold(self, chat_id: int, exchange: Any) -> None:
+        """Keep an exchange the chat's next message may continue (a size question waiting for a figure); it
+        expires like the context and /new forgets it."""
+        with self._lock:
+            self._held.pop(chat_id, None)
+            self._held[chat_id] = (exchange, self.clock())
+            while len(self._held) > self.most:
+                self._held.popitem(last=False)
+
+    def held(self, chat_id: int) -> Any:
+        """The exchange the chat holds, unless it expired; None if none."""
+        with self._lock:
+            found = self._held.get(chat_id)
+            if found is None:
+                return None
+            if self.clock() - found[1] > self.seconds:
+                del self._held[chat_id]
+                return None
+            return found[0]
+
+    def release(self, chat_id: int) -> None:
+        with self._lock:
+            self._held.pop(chat_id, None)
 
     def __len__(self) -> int:
         return len(self._chats)

@@ -18,6 +18,7 @@ from .assistant import ArticleView, Assistant, DiffView
 from .context import Contexts
 from .errors import ExpiredError, UsageError
 from .questionlog import Forgotten, LoggedQuestion, QuestionLog
+from .size_chat import SizeChat
 from .texts import ANSWER_EXPIRED_TEXT, ARTICLE_USAGE, DIFF_USAGE
 
 
@@ -36,6 +37,7 @@ class Conversation:
         self.assistant = assistant
         self.log = log
         self.contexts = contexts or Contexts()
+        self.sizes = SizeChat(assistant, self.contexts)  # 我们算小微企业吗: answered by the standard, facts asked for
 
     # ------------------------------------------------------------ questions
 

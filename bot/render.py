@@ -13,12 +13,15 @@ from html import escape
 
 from policy_corpus.citation import Segment, cite, short_title
 from policy_corpus.model import Article, ChangeAction, DraftStatus
+from policy_corpus.size import Metric
+from policy_corpus.size_question import Figure
 from policy_corpus.store import DocumentInfo
 
 from .admin import CorpusOverview, Refreshed, RemovalPreview, StaffAction, UploadPreview
 from .answer import Answer, Citation
 from .assistant import ArticleView, DiffView
 from .questionlog import Stats
+from .size_chat import SizeAsk, SizeReply
 from .texts import (
     ABSTAIN_TEXT,
     ACTION_NAMES,
@@ -30,6 +33,21 @@ from .texts import (
     FIGURE_MISSING_TEXT,
     NOT_YET_TEXT,
     REPEALED_TEXT,
+    SIZE_ASK_FIGURES,
+    SIZE_ASK_INDUSTRY,
+    SIZE_ASK_SOLE_TRADER,
+    SIZE_FIGURES,
+    SIZE_INDUSTRY_BUTTONS,
+    SIZE_INDUSTRY_TYPED,
+    SIZE_KNOWN,
+    SIZE_MEANS,
+    SIZE_METRIC_ASKED,
+    SIZE_METRIC_EXAMPLE,
+    SIZE_NAMES,
+    SIZE_READING,
+    SIZE_ROUGH_NOTE,
+    SIZE_UNKNOWN_INDUSTRY,
+    SIZE_VERDICT,
     SUPERSEDED_TEXT,
     UPLOAD_TIP,
     VERSION_NAMES,
@@ -163,6 +181,64 @@ def plain_answer(answer: Answer) -> str:
 def first_line(text: str, limit: int = 60) -> str:
     line = text.split("\n", 1)[0]
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- enterprise size (我们算小微企业吗)
+
+
+def format_size(reply: SizeReply, fmt: Markup = Plain, buttons: bool = False) -> str:
+    """A size answer (the size, the figures used, the item of 第四条 quoted, 第六条 when it applies) or the question
+    for a missing fact; `buttons`: the industries are offered as buttons, not listed."""
+    lines = [fmt.italic(f"问：{first_line(reply.question, QUESTION_SHOWN)}")] if reply.question else []
+    if isinstance(reply, SizeAsk):
+        return "\n".join(lines + [fmt.text(line) for line in size_ask_lines(reply, buttons)])
+    how = "参照" if reply.by_reference else "按"
+    verdict = SIZE_VERDICT.format(how=how, title=reply.title, size=SIZE_NAMES[reply.size], industry=reply.industry)
+    lines += [fmt.bold(verdict), fmt.text(SIZE_MEANS[reply.size])]
+    if reply.figures:
+        lines.append(fmt.text(SIZE_FIGURES.format(figures=figures_text(reply.figures)) + "。"))
+    lines += [fmt.text(SIZE_ROUGH_NOTE.format(said=said)) for said in reply.borderline]
+    lines += ["", fmt.bold(reply.citation), fmt.quote(reply.text)]
+    if reply.reference is not None:
+        note, citation, text = reply.reference
+        lines += [fmt.text(note), fmt.bold(citation), fmt.quote(text)]
+    lines.append("\n" + fmt.italic(DISCLAIMER))
+    return "\n".join(lines)
+
+
+def size_ask_lines(reply: SizeAsk, buttons: bool) -> list[str]:
+    lines = [SIZE_KNOWN.format(figures=figures_text(reply.known))] if reply.known else []
+    if reply.industry is None:
+        if reply.unknown:
+            lines.append(SIZE_UNKNOWN_INDUSTRY.format(words=first_line(reply.unknown, 20)))
+        lines.append(SIZE_ASK_SOLE_TRADER if reply.sole_trader else SIZE_ASK_INDUSTRY)
+        names = " / ".join(name for _, name in reply.industries)
+        lines.append(SIZE_INDUSTRY_BUTTONS if buttons else SIZE_INDUSTRY_TYPED.format(names=names))
+        return lines
+    lines.append(
+        SIZE_ASK_FIGURES.format(
+            industry=reply.industry,
+            metrics="、".join(metric.value for metric in reply.metrics),
+            missing="、".join(SIZE_METRIC_ASKED[metric] for metric in reply.missing),
+            example="，".join(SIZE_METRIC_EXAMPLE[metric] for metric in reply.missing),
+        )
+    )
+    return lines
+
+
+def figures_text(figures: list[tuple[Metric, Figure]]) -> str:
+    """从业人员15人、营业收入300万元（“三百来万”按300万元算）."""
+    text = "、".join(f"{metric.value}{figure.shown}" for metric, figure in figures)
+    readings = [SIZE_READING.format(said=f.said, shown=f.shown) for _, f in figures if f.said and f.said != f.shown]
+    return text + (f"（{'，'.join(readings)}）" if readings else "")
+
+
+def size_html(reply: SizeReply) -> str:
+    return format_size(reply, Html, buttons=True)
+
+
+def size_plain(reply: SizeReply) -> str:
+    return format_size(reply, Plain)
 
 
 # ---------------------------------------------------------------- articles, diffs, documents
@@ -336,6 +412,9 @@ def preview_html(preview: UploadPreview) -> str:
                 lines.append(escape(f"• {prefix}{name} {len(labels)} 条：{_labels(labels)}"))
         if not any(labels for _, labels in parts):
             lines.append(escape(f"• {prefix}条文没有变化（只改了标题或格式）"))
+    if preview.warnings:  # before 确认: e.g. an item of the size standard that cannot be read
+        lines.append("")
+        lines += [escape(warning) for warning in preview.warnings]
     lines.append("\n" + Html.italic("点“确认”发布为新版本，点“取消”不作任何改动。"))
     if preview.source:  # how the text was read (PDF pages, OCR, web page, conversion)
         lines.append(escape(preview.source))
@@ -379,6 +458,9 @@ def refreshed_html(result: Refreshed) -> str:
             "\n"
             + escape("以下编号以 Telegram 上传的版本为准，文件夹中的同名文件未采用：" + "、".join(result.uploads_kept))
         )
+    if result.warnings:
+        lines.append("")
+        lines += [escape(warning) for warning in result.warnings]
     return "\n".join(lines)
 
 

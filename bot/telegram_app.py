@@ -68,8 +68,10 @@ from .render import (
     preview_html,
     refreshed_html,
     removal_html,
+    size_html,
     stats_html,
 )
+from .size_chat import SizeAsk, SizeReply
 from .stats_chart import render_chart
 from .telegram_split import split_message
 from .texts import (
@@ -172,6 +174,7 @@ def build_application(
             CommandHandler("diff", show_diff),
             CommandHandler("docs", show_docs),
             CommandHandler("new", new_topic),
+            CommandHandler("size", size_command),
             CommandHandler("privacy", show_privacy),
             CommandHandler("forget", ask_forget),
             # staff only (admin_only refuses everyone else); publishing ones run without blocking
@@ -189,6 +192,7 @@ def build_application(
             CallbackQueryHandler(feedback, pattern=r"^fb:\d+:[+-]1$"),
             CallbackQueryHandler(admin_button, pattern=r"^adm:(ok|no):[A-Za-z0-9_-]{1,40}$", block=False),
             CallbackQueryHandler(forget_button, pattern=r"^forget:(ok|no)$"),
+            CallbackQueryHandler(size_industry, pattern=r"^sz:\d{1,3}$"),
             CallbackQueryHandler(stale_button),
         ]
     )
@@ -454,6 +458,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     view = await asyncio.to_thread(conversation_of(context).lookup, text)
     if view is not None:
         await send_html(update, context, article_html(view))
+        return
+    size = await asyncio.to_thread(conversation_of(context).sizes.reply, text, update.effective_chat.id)
+    if size is not None:
+        await send_html(update, context, size_html(size), size_keyboard(size))
     else:
         await answer_question(update, context, text)
 
@@ -475,6 +483,35 @@ async def example_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         raise ExpiredError(BUTTON_EXPIRED_TEXT)
     await update.callback_query.answer()
     await answer_question(update, context, EXAMPLE_QUESTIONS[index])
+
+
+# ---------------------------------------------------------------- enterprise size (我们算小微企业吗)
+
+
+def size_keyboard(reply: SizeReply) -> InlineKeyboardMarkup | None:
+    """The standard's industries as buttons ("sz:<item of 第四条>") when the industry is asked for."""
+    if not isinstance(reply, SizeAsk) or not reply.industries:
+        return None
+    buttons = [button(name, f"sz:{number}") for number, name in reply.industries]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+@replies_to_mistakes
+async def size_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/size [words]: work out the enterprise's size, asking for the industry (buttons) and the figures."""
+    words = " ".join(context.args or [])
+    size = await asyncio.to_thread(conversation_of(context).sizes.start, words, update.effective_chat.id)
+    await send_html(update, context, size_html(size), size_keyboard(size))
+
+
+@replies_to_mistakes
+async def size_industry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An industry button under "哪个行业？": the exchange goes on with it."""
+    [number] = callback_numbers(update.callback_query.data, 1)
+    size = await asyncio.to_thread(conversation_of(context).sizes.choose, update.effective_chat.id, number)
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    await send_html(update, context, size_html(size), size_keyboard(size))
 
 
 # ---------------------------------------------------------------- buttons under an answer

@@ -6,7 +6,7 @@ from __future__ import annotations
 from policy_corpus.errors import UnknownDocumentError
 from policy_corpus.filekinds import FileKind
 from policy_corpus.model import ChangeAction, Version
-from policy_corpus.size import Size
+from policy_corpus.size import Metric, Size
 
 # The command menu (set_my_commands) and /help; descriptions are what owners read.
 COMMANDS: list[tuple[str, str]] = [
@@ -15,6 +15,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("article", "查看条文：/article 11 或 /article sme_law 19"),
     ("diff", "湖南办法修订前后对比：/diff 11"),
     ("docs", "收录的文件"),
+    ("size", "算算企业规模：是不是小微企业"),
     ("new", "问新问题（不接着上一个问题回答）"),
     ("privacy", "我们保存什么、保存多久、怎么删除"),
     ("forget", "删除我的提问记录"),
@@ -133,3 +134,28 @@ OCR_NUMBERING_NOTE = (
 )
 
 SOLE_TRADER_NOTE = "个体工商户不直接适用本规定，按所经营的行业参照划型："
+
+# Enterprise size in the conversation (bot/size_chat.py): "我们算小微企业吗？"
+SIZE_VERDICT = "{how}《{title}》，属于{size}（{industry}）。"
+SIZE_MEANS = {
+    Size.MICRO: "微型企业属于小微企业。",
+    Size.SMALL: "小型企业属于小微企业。",
+    Size.MEDIUM: "中型企业属于中小企业，但不是小微企业。",
+    Size.LARGE: "大型企业不属于中小企业。",
+}
+SIZE_FIGURES = "依据：{figures}"
+SIZE_READING = "“{said}”按{shown}算"
+SIZE_ROUGH_NOTE = "注意：“{said}”处在划型的界线附近，实际数字不同，结果可能不同；告诉我准确的数字，我再算一遍。"
+SIZE_ASK_INDUSTRY = "请问您的企业属于哪个行业？"
+SIZE_ASK_SOLE_TRADER = "个体工商户按所经营的行业参照划型。请问您做的是哪个行业？"
+SIZE_INDUSTRY_BUTTONS = "请点下面的行业，或直接告诉我（如“开饭馆”“做软件”“开超市”）。"
+SIZE_INDUSTRY_TYPED = "直接告诉我即可（如“开饭馆”“做软件”“开超市”）。标准里的行业有：{names}。"
+SIZE_UNKNOWN_INDUSTRY = "没认出“{words}”是标准里的哪个行业。"
+SIZE_KNOWN = "已记下：{figures}。"
+SIZE_ASK_FIGURES = "{industry}按{metrics}划型，还需要：{missing}。直接回复即可，如“{example}”。"
+SIZE_METRIC_ASKED = {Metric.STAFF: "从业人员人数", Metric.REVENUE: "一年的营业收入", Metric.ASSETS: "资产总额"}
+SIZE_METRIC_EXAMPLE = {Metric.STAFF: "20人", Metric.REVENUE: "营业额500万", Metric.ASSETS: "资产800万"}
+SIZE_UNREADABLE = "抱歉，现行划型标准中“{industry}”这一项暂时无法自动读取，请发送“第四条”查看原文。"
+SIZE_UNLISTED_NOTE = "“其他未列明行业”是本规定没有单独列出的行业；第六条规定，本规定以外的行业参照本规定进行划型："
+SIZE_RULE_WARNING = "⚠️ 划型标准：{problem}。“算不算小微企业”的回答用不上这一项（其他行业照常），请核对后重新上传。"
+SIZE_GONE_WARNING = "⚠️ 划型标准（sme_size）已不在语料中：“算不算小微企业”的问题将按一般问题检索回答。"

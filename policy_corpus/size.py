@@ -75,6 +75,10 @@ class IndustryRule:
 class SizeRuleError(ValueError):
     """An item of the standard that does not follow the pattern: reported to staff at publish time."""
 
+    def __init__(self, message: str, industry: str = "") -> None:
+        self.industry = industry  # the item's industry (餐饮业), when it has one
+        super().__init__(message)
+
 
 class MissingFactError(ValueError):
     """The rule needs a figure that was not given."""
@@ -98,6 +102,28 @@ def parse_rules(article: Article) -> list[IndustryRule]:
     return rules
 
 
+def read_rules(article: Article) -> tuple[list[IndustryRule], list[SizeRuleError]]:
+    """The industries of 第四条 that parse, and an error for each item that does not (the others still serve)."""
+    rules, problems = [], []
+    for paragraph in article.paragraphs:
+        for item in paragraph.items:
+            try:
+                rules.append(parse_item(item))
+            except SizeRuleError as error:
+                problems.append(error)
+    if not rules and not problems:
+        problems.append(SizeRuleError("第四条没有找到各行业的划型标准（应为“（一）行业。……的为中小微型企业……”）"))
+    return rules, problems
+
+
+def check_standard(articles: list[Article]) -> list[str]:
+    """What staff are told when the standard is published: each item of 第四条 that cannot be read (empty: all can)."""
+    article = next((a for a in articles if a.number == RULES_ARTICLE and not a.sub), None)
+    if article is None:
+        return ["没有找到第四条（各行业划型标准）"]
+    return [str(problem) for problem in read_rules(article)[1]]
+
+
 def parse_item(item: Item) -> IndustryRule:
     name, _, body = item.text.partition("。")
     name = re.sub(r"^（[一二三四五六七八九十]+）", "", name).strip()
@@ -108,11 +134,11 @@ def parse_item(item: Item) -> IndustryRule:
             Term(Metric(metric), float(value), bound == "及以上") for metric, value, bound in TERM.findall(text)
         )
         if not terms:
-            raise SizeRuleError(f"第四条{item.label}（{name}）有一句读不出指标：{text[:40]}")
+            raise SizeRuleError(f"第四条{item.label}（{name}）有一句读不出指标：{text[:40]}", name)
         found[clause.group(2)] = Condition(terms, all_of="且" in text or len(terms) == 1)
     missing = [word for word in SIZE_WORDS if word not in found]
     if missing:
-        raise SizeRuleError(f"第四条{item.label}（{name}）缺少“{'、'.join(missing)}”的标准")
+        raise SizeRuleError(f"第四条{item.label}（{name}）缺少“{'、'.join(missing)}”的标准", name)
     sizes = {SIZE_WORDS[word]: found[word] for word in ("中型企业", "小型企业", "微型企业")}
     return IndustryRule(name, item, found["中小微型企业"], sizes)
 
@@ -146,7 +172,21 @@ def classify(
 INDUSTRY_WORDS = {
     "餐饮业": ("饭馆", "餐馆", "饭店", "餐厅", "奶茶", "小吃", "快餐", "火锅", "烧烤", "食堂", "餐饮"),
     "住宿业": ("酒店", "宾馆", "旅馆", "民宿", "客栈", "住宿"),
-    "零售业": ("超市", "便利店", "小卖部", "零售", "商店", "门店", "开店", "网店", "卖衣服", "药店"),
+    "零售业": (
+        "超市",
+        "便利店",
+        "小卖部",
+        "零售",
+        "商店",
+        "门店",
+        "开店",
+        "网店",
+        "卖衣服",
+        "药店",
+        "卖菜",
+        "水果店",
+        "杂货",
+    ),
     "批发业": ("批发", "贸易", "进出口", "经销", "代理商"),
     "软件和信息技术服务业": ("软件", "app", "APP", "系统开发", "信息技术", "IT", "做网站", "小程序"),
     "信息传输业": ("电信", "宽带", "互联网接入", "通信"),
@@ -159,22 +199,50 @@ INDUSTRY_WORDS = {
     "物业管理": ("物业",),
     "租赁和商务服务业": ("租赁", "咨询", "广告", "中介", "人力资源", "会计", "律师", "商务服务"),
     "农、林、牧、渔业": ("种地", "种植", "养殖", "养猪", "养鸡", "养鱼", "果园", "农场", "林场", "渔"),
+    # 第三条: 其他未列明行业 includes 居民服务、修理和其他服务业, 文化、体育和娱乐业, 科学研究和技术服务业 …
+    "其他未列明行业": (
+        "理发",
+        "美发",
+        "美容",
+        "美甲",
+        "洗车",
+        "修车",
+        "汽修",
+        "家政",
+        "保洁",
+        "维修",
+        "健身",
+        "摄影",
+        "洗衣",
+        "婚庆",
+        "网吧",
+        "KTV",
+        "科研",
+        "检测",
+    ),
 }
 
 
 def sole_trader(text: str) -> tuple[str, bool]:
     """The industry words without 个体户 / 个体工商户, and whether they named one (sized by reference: 第六条)."""
     rest = SOLE_TRADER.sub("", text).strip(" ，,、的")
-    return rest, rest != text.strip()
+    return rest, SOLE_TRADER.search(text) is not None
 
 
 def industry_of(text: str, rules: list[IndustryRule]) -> IndustryRule | None:
     """The rule for an industry named in owners' words (开饭馆 → 餐饮业) or by the standard's own name."""
     by_name = {rule.name: rule for rule in rules}
-    for rule in rules:
-        if rule.name and rule.name.rstrip("业") in text:
-            return rule
+    name = industry_name(text, list(by_name))
+    return by_name[name] if name is not None else None
+
+
+def industry_name(text: str, names: list[str]) -> str | None:
+    """Which of the standard's industry `names` `text` means, by the name itself (餐饮, 工业) or owners' words."""
+    for name in names:
+        short = name.rstrip("业")
+        if name and (short if len(short) >= 2 else name) in text:  # 工业: not every 员工
+            return name
     for name, words in INDUSTRY_WORDS.items():
-        if name in by_name and any(word in text for word in words):
-            return by_name[name]
+        if name in names and any(word in text for word in words):
+            return name
     return None
