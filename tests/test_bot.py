@@ -158,8 +158,10 @@ async def test_abstention_shows_no_provision(served_config, assistant, monkeypat
     """Whatever the search found, an abstained answer shows none of it (independent of tuning)."""
     real_ask = assistant.ask
 
-    def abstaining(question: str, top_k: int | None = None, previous: str | None = None) -> Answer:
-        answer = real_ask(question, top_k, previous)
+    def abstaining(
+        question: str, top_k: int | None = None, previous: str | None = None, document: str | None = None
+    ) -> Answer:
+        answer = real_ask(question, top_k, previous, document)
         return Answer(question, True, [], answer.citations + answer.more)
 
     monkeypatch.setattr(assistant, "ask", abstaining)
