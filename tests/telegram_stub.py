@@ -480,6 +480,7 @@ class BotApiStub:
         self._files_by_path: dict[str, bytes] = {}
         self._pending_callbacks: dict[str, dict[str, Any]] = {}
         self._failures: list[dict[str, Any]] = []
+        self._chat_failures: dict[int | str, dict[str, Any]] = {}
         self._requests: list[tuple[str, dict[str, Any]]] = []
         self._sent: list[dict[str, Any]] = []
         self._sent_documents: list[dict[str, Any]] = []
@@ -644,6 +645,27 @@ class BotApiStub:
                     "times": times,
                 }
             )
+
+    def fail_chat(
+        self,
+        chat_id: int | str,
+        description: str = "Forbidden: bot was blocked by the user",
+        error_code: int = 403,
+        *,
+        containing: str | None = None,
+    ) -> None:
+        """Make every send to ``chat_id`` fail until :meth:`unfail_chat` (403 by default: the user blocked the
+        bot); with ``containing``, only messages whose text contains it."""
+        with self._cond:
+            self._chat_failures[chat_id] = {
+                "description": description,
+                "error_code": error_code,
+                "containing": containing,
+            }
+
+    def unfail_chat(self, chat_id: int | str) -> None:
+        with self._cond:
+            self._chat_failures.pop(chat_id, None)
 
     def clear(self) -> None:
         """Forget recorded calls (not messages, files or queued updates)."""
@@ -965,6 +987,9 @@ class BotApiStub:
                 if failure["method"] == low and failure["times"] > 0:
                     failure["times"] -= 1
                     raise ApiError(failure["description"], failure["error_code"], failure["parameters"])
+            chat_failure = self._chat_failures.get(params.get("chat_id")) if low.startswith("send") else None
+            if chat_failure is not None and (chat_failure["containing"] or "") in str(params.get("text", "")):
+                raise ApiError(chat_failure["description"], chat_failure["error_code"])
         if low == "getupdates":
             return self._get_updates(params)
         handler = getattr(self, f"_api_{low}", None)
