@@ -4,7 +4,10 @@ Handlers are thin: parse the update, call `Conversation` or, for staff, `CorpusA
 event loop: encoding, FAISS and SQLite block), render with `bot.render`, send. Button callback_data
 refers to the logged question by id ("f:<qid>:<hit>", "m:<qid>", "fb:<qid>:+1") or to a pending
 upload by a short token ("adm:ok:<token>"), never to document ids, so it stays within Telegram's
-64 bytes however long document ids become.
+64 bytes however long document ids become; an alert's buttons refer to a stored change ("al:f:<id>").
+
+Alerts (bot/alerts.py): a staff publish queues them and says how many subscribers will hear; an AlertSender task,
+started in post_init and stopped in post_shutdown, sends them with `send_alert`, off the question path.
 
 Admin handlers that publish (/reload, /rollback, 确认, an upload) do not block (block=False) and
 run their work in a thread: owners' questions go on being answered from the old corpus version
@@ -24,6 +27,7 @@ from html import escape
 from pathlib import Path
 
 from telegram import (
+    Bot,
     BotCommandScopeChat,
     Document,
     InlineKeyboardButton,
@@ -31,7 +35,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -47,8 +51,10 @@ from telegram.ext import (
 
 from policy_corpus.config import Config
 from policy_corpus.errors import CorpusError
+from policy_corpus.model import ChangeAction
 
 from .admin import CorpusAdmin, Refreshed
+from .alert_sender import AlertSender, Delivery, Outcome
 from .alerts import Alerts, Notified
 from .assistant import Assistant
 from .conversation import Asked, Conversation
@@ -58,6 +64,7 @@ from .ratelimit import RateLimiter
 from .render import (
     Html,
     admin_help_html,
+    alert_html,
     answer_html,
     article_html,
     change_diff_html,
@@ -75,8 +82,7 @@ from .render import (
     stored_article_html,
     subscriptions_html,
 )
-from .subscriptions import SUBSCRIPTIONS_FILE, Subscriptions
-from .telegram_alerts import DIFF_PREFIX, AlertSender
+from .subscriptions import SUBSCRIPTIONS_FILE, ArticleChange, Subscriptions
 from .telegram_split import split_message
 from .texts import (
     ADMIN_COMMANDS,
@@ -243,7 +249,9 @@ async def close_question_log(application: Application) -> None:
 async def start_up(application: Application) -> None:
     """post_init: the command menus, and the sender of queued alerts (it sends once the application runs)."""
     await register_commands(application)
-    sender = AlertSender(application.bot, application.bot_data[ALERTS], lambda: application.running)
+    sender = AlertSender(
+        alerts_of(application).store, functools.partial(send_alert, application.bot), lambda: application.running
+    )
     application.bot_data[ALERT_SENDER] = sender
     sender.start()
 
@@ -885,13 +893,51 @@ async def alert_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     [change_id] = callback_numbers(query.data.removeprefix("al:"), 1)
     alerts = alerts_of(context)
     change = await asyncio.to_thread(alerts.change, change_id)
-    if query.data.startswith(DIFF_PREFIX):
+    if query.data.startswith(ALERT_DIFF):
         text = change_diff_html(change)
     else:
         view = await asyncio.to_thread(alerts.current, change)
         text = article_html(view) if view is not None else stored_article_html(change)
     await query.answer()
     await send_html(update, context, text)
+
+
+ALERT_FULL, ALERT_DIFF = "al:f:", "al:d:"  # + a stored change's id
+ALERT_BUTTONED = 5  # listed articles that get 全文 / 对比 buttons
+
+
+def alert_keyboard(changes: list[ArticleChange]) -> InlineKeyboardMarkup | None:
+    """全文 (and 对比, for a changed article) per listed article, numbered as the alert lists them."""
+    rows = []
+    for number, change in enumerate(changes[:ALERT_BUTTONED], 1):
+        row = [button(f"{number}. 全文", f"{ALERT_FULL}{change.id}")]
+        if change.action == ChangeAction.CHANGED:
+            row.append(button(f"{number}. 对比", f"{ALERT_DIFF}{change.id}"))
+        rows.append(row)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def send_alert(bot: Bot, chat_id: int, subscriptions: list[str], changes: list[ArticleChange]) -> Outcome:
+    """One queued alert (for bot.alert_sender), and how Telegram took it."""
+    try:
+        await bot.send_message(
+            chat_id, alert_html(subscriptions, changes), parse_mode=ParseMode.HTML, reply_markup=alert_keyboard(changes)
+        )
+    except Forbidden:
+        return Outcome(Delivery.BLOCKED)
+    except RetryAfter as error:
+        return Outcome(Delivery.WAIT, retry_after=seconds_of(error.retry_after))
+    except BadRequest as error:
+        return Outcome(Delivery.REFUSED, reason=error.message)
+    except TelegramError as error:
+        return Outcome(Delivery.FAILED, reason=str(error))
+    return Outcome(Delivery.SENT)
+
+
+def seconds_of(retry_after: object) -> float:
+    """RetryAfter.retry_after: seconds, or a timedelta in newer python-telegram-bot releases."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total() if total is not None else retry_after)
 
 
 # ---------------------------------------------------------------- running

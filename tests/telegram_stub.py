@@ -653,14 +653,18 @@ class BotApiStub:
         error_code: int = 403,
         *,
         containing: str | None = None,
+        retry_after: int | None = None,
+        times: int | None = None,
     ) -> None:
-        """Make every send to ``chat_id`` fail until :meth:`unfail_chat` (403 by default: the user blocked the
-        bot); with ``containing``, only messages whose text contains it."""
+        """Make sends to ``chat_id`` fail until :meth:`unfail_chat` (403 by default: the user blocked the bot), or
+        the next ``times`` of them; with ``containing``, only messages whose text contains it."""
         with self._cond:
             self._chat_failures[chat_id] = {
                 "description": description,
                 "error_code": error_code,
                 "containing": containing,
+                "parameters": {"retry_after": retry_after} if retry_after is not None else None,
+                "times": times,
             }
 
     def unfail_chat(self, chat_id: int | str) -> None:
@@ -989,7 +993,11 @@ class BotApiStub:
                     raise ApiError(failure["description"], failure["error_code"], failure["parameters"])
             chat_failure = self._chat_failures.get(params.get("chat_id")) if low.startswith("send") else None
             if chat_failure is not None and (chat_failure["containing"] or "") in str(params.get("text", "")):
-                raise ApiError(chat_failure["description"], chat_failure["error_code"])
+                if chat_failure["times"] is not None:
+                    chat_failure["times"] -= 1
+                    if chat_failure["times"] <= 0:
+                        del self._chat_failures[params["chat_id"]]
+                raise ApiError(chat_failure["description"], chat_failure["error_code"], chat_failure["parameters"])
         if low == "getupdates":
             return self._get_updates(params)
         handler = getattr(self, f"_api_{low}", None)

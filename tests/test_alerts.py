@@ -202,6 +202,20 @@ async def test_a_subscriber_who_blocked_the_bot_is_unsubscribed(env):
         assert none["plain_text"] == SUBSCRIPTIONS_EMPTY_TEXT
 
 
+async def test_flood_control_delays_an_alert_and_it_is_sent_once(env):
+    async with running_bot(env) as (stub, _app):
+        await send(stub, OWNER, "/subscribe 融资贷款")
+        # 429 twice: the application's rate limiter waits and retries once, then the alert sender waits its turn
+        stub.fail_chat(OWNER, "Too Many Requests: retry after 1", 429, containing=ALERT_HTML, retry_after=1, times=2)
+        done = await publish_upload(stub, "sme_law.md", sme_law_changed(), "sme_law")
+        assert done.endswith("\n" + NOTIFIED_ONE)
+        [alert] = await wait_for_alert(stub, OWNER)
+        assert "1. 修改：《中小企业促进法》第二十一条" in alert["plain_text"]
+        await stub.wait_for(lambda: outbox(env) == [], 30)
+        assert len(attempted_alerts(stub, OWNER)) == 3 and len(alerts_to(stub, OWNER)) == 1
+        assert subscribed_chats(env) == [OWNER]
+
+
 async def test_alerts_queued_before_a_restart_are_sent_after_it(env):
     async with running_bot(env) as (stub, _app):
         await send(stub, OWNER, "/subscribe 融资贷款")

@@ -1,44 +1,44 @@
-"""Sending queued alerts on Telegram, off the owners' question path: one asyncio task drains the outbox.
+"""Sending queued alerts, off the owners' question path: one asyncio task drains the outbox.
 
-Telegram allows about 30 messages a second overall and one a second to one chat: alerts go out at most
-OVERALL_RATE a second and at least CHAT_SECONDS apart to one chat (answers to owners pass the application's own
-rate limiter beside them). A sent alert leaves the outbox; one that could not be sent stays there for the next try
-or the next start. A chat that blocked the bot (403) is unsubscribed and its alerts dropped; on 429 the sender
-waits as long as Telegram asks.
+No Telegram imports: the front end passes `send`, which delivers one alert and says how it went (`Outcome`).
+Telegram allows about 30 messages a second overall and one a second to one chat: alerts go out at most OVERALL_RATE
+a second and at least CHAT_SECONDS apart to one chat (answers to owners pass the application's own rate limiter
+beside them). A sent alert leaves the outbox; one that could not be sent stays there for a later try or the next
+start. A chat that blocked the bot is unsubscribed and its alerts dropped; when told to wait (Telegram's 429), the
+sender sends nothing until then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-
-from policy_corpus.model import ChangeAction
-
-from .alerts import Alerts
-from .render import alert_html
-from .subscriptions import ArticleChange, Push
+from .subscriptions import ArticleChange, Push, Subscriptions
 
 logger = logging.getLogger(__name__)
 
-ALERT_BUTTONED = 5  # listed articles that get 全文 / 对比 buttons
-FULL_PREFIX, DIFF_PREFIX = "al:f:", "al:d:"  # + the stored change id: "al:f:123"
+
+class Delivery(str, enum.Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # the person blocked the bot: unsubscribe them
+    REFUSED = "refused"  # the message or chat was refused: another try would be too
+    WAIT = "wait"  # flood control: send nothing for `retry_after` seconds, then try again
+    FAILED = "failed"  # the network or the service: try again later
 
 
-def alert_keyboard(changes: list[ArticleChange]) -> InlineKeyboardMarkup | None:
-    """全文 (and 对比, for a changed article) per listed article, numbered as the alert lists them."""
-    rows = []
-    for number, change in enumerate(changes[:ALERT_BUTTONED], 1):
-        row = [InlineKeyboardButton(f"{number}. 全文", callback_data=f"{FULL_PREFIX}{change.id}")]
-        if change.action == ChangeAction.CHANGED:
-            row.append(InlineKeyboardButton(f"{number}. 对比", callback_data=f"{DIFF_PREFIX}{change.id}"))
-        rows.append(row)
-    return InlineKeyboardMarkup(rows) if rows else None
+@dataclass
+class Outcome:
+    delivery: Delivery
+    retry_after: float = 0.0
+    reason: str = ""
+
+
+# (chat id, the labels of the subscriptions matched, the changes) → how it went
+Send = Callable[[int, list[str], list[ArticleChange]], Awaitable[Outcome]]
 
 
 class AlertSender:
@@ -51,14 +51,14 @@ class AlertSender:
     MAX_ATTEMPTS = 8  # network failures before an alert is given up
     MAX_BACKOFF_SECONDS = 300.0
 
-    def __init__(self, bot: Bot, alerts: Alerts, running: Callable[[], bool]) -> None:
-        self.bot = bot
-        self.store = alerts.store
+    def __init__(self, store: Subscriptions, send: Send, running: Callable[[], bool]) -> None:
+        self.store = store
+        self.send = send
         self.running = running  # the application's: nothing is sent before it starts or after it stops
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._next_send = 0.0  # monotonic: the overall pace, or Telegram's RetryAfter
+        self._next_send = 0.0  # monotonic: the overall pace, or the end of a wait the service asked for
         self._last_to_chat: dict[int, float] = {}
         self._retry_at: dict[int, float] = {}  # push id → monotonic time of its next try, after a failure
 
@@ -120,41 +120,35 @@ class AlertSender:
         if not changes:
             await self._done(push)
             return
-        try:
-            await self.bot.send_message(
-                push.chat_id,
-                alert_html(current.subscriptions, changes),
-                parse_mode=ParseMode.HTML,
-                reply_markup=alert_keyboard(changes),
-            )
-        except Forbidden:
+        outcome = await self.send(push.chat_id, current.subscriptions, changes)
+        if outcome.delivery == Delivery.SENT:
+            await self._done(push)
+        elif outcome.delivery == Delivery.BLOCKED:
             dropped = await asyncio.to_thread(self.store.remove_chat, push.chat_id)
+            self._retry_at.pop(push.id, None)
             logger.info(
                 "chat %s blocked the bot: %d subscriptions cancelled, %d alerts dropped",
                 push.chat_id,
                 dropped.subscriptions,
                 dropped.pushes,
             )
-        except RetryAfter as error:  # flood control: nothing more goes out until Telegram says
-            self._next_send = time.monotonic() + _seconds(error.retry_after)
-        except BadRequest as error:  # the chat is gone or the message refused: another try would be too
-            logger.warning("alert %s to chat %s refused: %s", push.id, push.chat_id, error.message)
+        elif outcome.delivery == Delivery.WAIT:
+            self._next_send = time.monotonic() + outcome.retry_after
+        elif outcome.delivery == Delivery.REFUSED:
+            logger.warning("alert %s to chat %s refused: %s", push.id, push.chat_id, outcome.reason)
             await self._done(push)
-        except TelegramError as error:  # the network or Telegram itself: try again later
-            attempts = await asyncio.to_thread(self.store.failed, push.id)
-            if attempts >= self.MAX_ATTEMPTS:
-                logger.warning(
-                    "alert %s to chat %s given up after %d tries: %s", push.id, push.chat_id, attempts, error
-                )
-                await self._done(push)
-            else:
-                delay = min(2.0**attempts, self.MAX_BACKOFF_SECONDS)
-                logger.warning(
-                    "alert %s to chat %s not sent (%s): next try in %.0f s", push.id, push.chat_id, error, delay
-                )
-                self._retry_at[push.id] = time.monotonic() + delay
         else:
+            await self._failed(push, outcome.reason)
+
+    async def _failed(self, push: Push, reason: str) -> None:
+        attempts = await asyncio.to_thread(self.store.failed, push.id)
+        if attempts >= self.MAX_ATTEMPTS:
+            logger.warning("alert %s to chat %s given up after %d tries: %s", push.id, push.chat_id, attempts, reason)
             await self._done(push)
+            return
+        delay = min(2.0**attempts, self.MAX_BACKOFF_SECONDS)
+        logger.warning("alert %s to chat %s not sent (%s): next try in %.0f s", push.id, push.chat_id, reason, delay)
+        self._retry_at[push.id] = time.monotonic() + delay
 
     async def _done(self, push: Push) -> None:
         await asyncio.to_thread(self.store.done, push.id)
@@ -179,9 +173,3 @@ class AlertSender:
             except asyncio.TimeoutError:
                 pass
         return not self._stop.is_set()
-
-
-def _seconds(retry_after: object) -> float:
-    """RetryAfter.retry_after: seconds, or a timedelta in newer python-telegram-bot releases."""
-    total = getattr(retry_after, "total_seconds", None)
-    return float(total() if total is not None else retry_after)
