@@ -5,8 +5,9 @@ The CLI, the terminal chat and the Telegram bot all hold one Assistant. No Teleg
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,18 @@ class _Serving:
     users: int = 0
     retired: bool = False
     loading: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class Held:
+    """A corpus version kept open by `Assistant.held()`: its store, and its searcher (loaded on first use)."""
+
+    version: str
+    store: Store
+    load_searcher: Callable[[], Any] = field(repr=False)
+
+    def searcher(self) -> Any:
+        return self.load_searcher()
 
 
 class Assistant:
@@ -140,6 +153,16 @@ class Assistant:
                 close = serving.retired and serving.users == 0
             if close:
                 serving.store.close()
+
+    @contextmanager
+    def held(self) -> Iterator[Held | None]:
+        """The serving version, kept open until the caller is done, even after a switch (None before anything is
+        published): alerts compare the versions before and after a publish with their own search."""
+        if self._serving is None:
+            yield None
+            return
+        with self._use() as serving:
+            yield Held(serving.version, serving.store, functools.partial(self._load_searcher, serving))
 
     @property
     def version_dir(self) -> Path:

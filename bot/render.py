@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 
-from policy_corpus.citation import Segment, cite, short_title
+from policy_corpus.citation import Segment, cite, diff_text, short_title
 from policy_corpus.model import Article, ChangeAction, DraftStatus
 from policy_corpus.size import Metric
 from policy_corpus.size_question import Figure
@@ -22,16 +22,24 @@ from .answer import Answer, Citation
 from .assistant import ArticleView, DiffView
 from .questionlog import Stats
 from .size_chat import SizeAsk, SizeReply
+from .subscriptions import ArticleChange, Subscription
 from .texts import (
     ABSTAIN_TEXT,
     ACTION_NAMES,
     ADMIN_COMMANDS,
+    ALERT_FOOTER,
+    ALERT_HEADING,
+    ALERT_INTRO,
+    ALERT_MORE,
+    CHANGE_DIFF_NOTE,
     COMMANDS,
     CONTEXT_NOTE,
     DISCLAIMER,
     EXAMPLE_QUESTIONS,
     FIGURE_MISSING_TEXT,
     NOT_YET_TEXT,
+    NOTIFIED_TEXT,
+    REMOVED_ARTICLE_NOTE,
     REPEALED_TEXT,
     SIZE_ASK_FIGURES,
     SIZE_ASK_INDUSTRY,
@@ -48,6 +56,10 @@ from .texts import (
     SIZE_ROUGH_NOTE,
     SIZE_UNKNOWN_INDUSTRY,
     SIZE_VERDICT,
+    SUBSCRIPTION_KINDS,
+    SUBSCRIPTIONS_EMPTY_TEXT,
+    SUBSCRIPTIONS_FOOTER,
+    SUBSCRIPTIONS_HEADING,
     SUPERSEDED_TEXT,
     UPLOAD_TIP,
     VERSION_NAMES,
@@ -557,3 +569,60 @@ def _labels(labels: list[str]) -> str:
 
 def _time(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ---------------------------------------------------------------- alerts (subscriptions)
+
+ALERT_LISTED = 10  # articles one alert lists; the rest are counted
+
+
+def alert_html(subscriptions: list[str], changes: list[ArticleChange]) -> str:
+    """An alert: which subscriptions, then per document the articles added, changed or removed, numbered as the
+    buttons under it are."""
+    labels = "、".join(f"“{label}”" for label in subscriptions)
+    lines = [Html.bold(ALERT_HEADING), escape(ALERT_INTRO.format(labels=labels))]
+    document = None
+    for number, change in enumerate(changes[:ALERT_LISTED], 1):
+        if change.doc_id != document:
+            document = change.doc_id
+            lines.append("\n" + Html.bold(f"《{short_title(change.doc_title)}》"))
+        action = ACTION_NAMES.get(change.action, change.action.value)
+        lines.append(escape(f"{number}. {action}：{first_line(change.citation, 80)}"))
+    if len(changes) > ALERT_LISTED:
+        lines.append(escape(ALERT_MORE.format(count=len(changes) - ALERT_LISTED)))
+    lines.append("\n" + Html.italic(ALERT_FOOTER))
+    return "\n".join(lines)
+
+
+def stored_article_html(change: ArticleChange) -> str:
+    """An alert's article as the publish left it (removed: as it was before)."""
+    removed = change.action == ChangeAction.REMOVED
+    lines = [Html.bold(change.citation)]
+    if removed:
+        lines.append(Html.italic(REMOVED_ARTICLE_NOTE))
+    lines.append(Html.quote(change.before if removed else change.after))
+    return "\n".join(lines)
+
+
+def change_diff_html(change: ArticleChange) -> str:
+    """An alert's changed article: the wording before the publish → after it."""
+    if change.action != ChangeAction.CHANGED:
+        return stored_article_html(change)
+    legend = f"{Html.removed('…')} 删去  {Html.added('…')} 增加"
+    body = diff_body(diff_text(change.before, change.after), Html)
+    return "\n".join([Html.bold(change.citation) + Html.italic(CHANGE_DIFF_NOTE), body, legend])
+
+
+def subscriptions_html(subscriptions: list[Subscription]) -> str:
+    """/subscriptions: what a chat is subscribed to."""
+    if not subscriptions:
+        return escape(SUBSCRIPTIONS_EMPTY_TEXT)
+    lines = [Html.bold(SUBSCRIPTIONS_HEADING)]
+    lines += [escape(f"• {s.label}（{SUBSCRIPTION_KINDS[s.kind.value]}）") for s in subscriptions]
+    lines.append(escape(SUBSCRIPTIONS_FOOTER))
+    return "\n".join(lines)
+
+
+def notified_html(chats: int) -> str:
+    """Under a publish confirmation: how many subscribers an alert was queued for (nothing when none)."""
+    return "\n" + escape(NOTIFIED_TEXT.format(count=chats)) if chats else ""

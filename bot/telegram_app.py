@@ -4,7 +4,10 @@ Handlers are thin: parse the update, call `Conversation` or, for staff, `CorpusA
 event loop: encoding, FAISS and SQLite block), render with `bot.render`, send. Button callback_data
 refers to the logged question by id ("f:<qid>:<hit>", "m:<qid>", "fb:<qid>:+1") or to a pending
 upload by a short token ("adm:ok:<token>"), never to document ids, so it stays within Telegram's
-64 bytes however long document ids become.
+64 bytes however long document ids become; an alert's buttons refer to a stored change ("al:f:<id>").
+
+Alerts (bot/alerts.py): a staff publish queues them and says how many subscribers will hear; an AlertSender task,
+started in post_init and stopped in post_shutdown, sends them with `send_alert`, off the question path.
 
 Admin handlers that publish (/reload, /rollback, 确认, an upload) do not block (block=False) and
 run their work in a thread: owners' questions go on being answered from the old corpus version
@@ -24,14 +27,15 @@ from html import escape
 from pathlib import Path
 
 from telegram import (
+    Bot,
     BotCommandScopeChat,
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.constants import ChatAction, ParseMode
-from telegram.error import TelegramError
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -47,8 +51,11 @@ from telegram.ext import (
 
 from policy_corpus.config import Config
 from policy_corpus.errors import CorpusError
+from policy_corpus.model import ChangeAction
 
-from .admin import CorpusAdmin
+from .admin import CorpusAdmin, Refreshed
+from .alert_sender import AlertSender, Delivery, Outcome
+from .alerts import Alerts, Notified
 from .assistant import Assistant
 from .conversation import Asked, Conversation
 from .errors import ExpiredError, UsageError
@@ -57,30 +64,39 @@ from .ratelimit import RateLimiter
 from .render import (
     Html,
     admin_help_html,
+    alert_html,
     answer_html,
     article_html,
+    change_diff_html,
     corpus_html,
     diff_html,
     docs_html,
     format_help,
     format_welcome,
     more_html,
+    notified_html,
     preview_html,
     refreshed_html,
     removal_html,
     size_html,
     stats_html,
+    stored_article_html,
+    subscriptions_html,
 )
 from .size_chat import SizeAsk, SizeReply
 from .stats_chart import render_chart
+from .subscriptions import SUBSCRIPTIONS_FILE, ArticleChange, Subscriptions
 from .telegram_split import split_message
 from .texts import (
     ADMIN_COMMANDS,
+    ALREADY_SUBSCRIBED_TEXT,
     BUTTON_EXPIRED_TEXT,
     CANCELLED_TEXT,
     COMMANDS,
     ERROR_TEXT,
     EXAMPLE_QUESTIONS,
+    FORGET_ALERTS_DONE_TEXT,
+    FORGET_ALERTS_NOTE,
     FORGET_ASK_TEXT,
     FORGET_DONE_TEXT,
     FORGET_KEPT_TEXT,
@@ -89,14 +105,23 @@ from .texts import (
     NOT_ADMIN_TEXT,
     OCR_DONE_TEXT,
     OCR_PROGRESS_TEXT,
+    PRIVACY_SUBSCRIPTIONS_TEXT,
     PUBLISHING_TEXT,
     REMOVE_USAGE,
     SLOW_DOWN_TEXT,
     STATS_CHART_CAPTION,
     STATS_CHART_FAILED_TEXT,
     STATS_USAGE,
+    SUBSCRIBE_CHOOSE_TEXT,
+    SUBSCRIBE_PRIVATE_TEXT,
+    SUBSCRIBED_TEXT,
     TOO_LONG_TEXT,
+    TOPICS,
     UNKNOWN_COMMAND_TEXT,
+    UNSUBSCRIBE_ALL_LABEL,
+    UNSUBSCRIBE_CHOOSE_TEXT,
+    UNSUBSCRIBED_ALL_TEXT,
+    UNSUBSCRIBED_TEXT,
     error_text,
     privacy_text,
 )
@@ -106,6 +131,7 @@ logger = logging.getLogger(__name__)
 CONVERSATION, LIMITER, ADMIN = "conversation", "rate_limiter", "admin"
 BUTTON_LIMITER, STAFF_LIMITER = "button_rate_limiter", "staff_rate_limiter"
 RETENTION_DAYS = "retention_days"
+ALERTS, ALERT_SENDER = "alerts", "alert_sender"
 MAX_MESSAGES = 3  # messages one reply may take
 BUTTON_RATE = 3  # button taps allowed per question allowed
 STAFF_RATE = 10  # staff messages and uploads allowed per owner question allowed
@@ -147,8 +173,8 @@ def build_application(
         .concurrent_updates(CONCURRENT_UPDATES)
         # outgoing flood control: Telegram's ~30 messages/s overall, retrying once on 429 RetryAfter
         .rate_limiter(MessageRateLimiter(max_retries=1))
-        .post_init(register_commands)
-        .post_shutdown(close_question_log)
+        .post_init(start_up)
+        .post_shutdown(shut_down)
         .build()
     )
     log = question_log or QuestionLog(config.data_path / QUESTIONS_FILE, config.privacy.retention_days)
@@ -164,6 +190,9 @@ def build_application(
         STAFF_RATE * settings.rate_limit_count, settings.rate_limit_seconds
     )
     application.bot_data[ADMIN] = admin or CorpusAdmin(config, assistant, log)
+    application.bot_data[ALERTS] = Alerts(
+        assistant, Subscriptions(config.data_path / SUBSCRIPTIONS_FILE, config.privacy.retention_days)
+    )
     application.add_handler(TypeHandler(Update, rate_limit), group=-1)
     text = filters.UpdateType.MESSAGE & filters.TEXT
     application.add_handlers(
@@ -177,6 +206,9 @@ def build_application(
             CommandHandler("size", size_command),
             CommandHandler("privacy", show_privacy),
             CommandHandler("forget", ask_forget),
+            CommandHandler("subscribe", subscribe),
+            CommandHandler("subscriptions", show_subscriptions),
+            CommandHandler("unsubscribe", unsubscribe),
             # staff only (admin_only refuses everyone else); publishing ones run without blocking
             CommandHandler("corpus", show_corpus),
             CommandHandler("reload", reload_corpus, block=False),
@@ -193,6 +225,9 @@ def build_application(
             CallbackQueryHandler(admin_button, pattern=r"^adm:(ok|no):[A-Za-z0-9_-]{1,40}$", block=False),
             CallbackQueryHandler(forget_button, pattern=r"^forget:(ok|no)$"),
             CallbackQueryHandler(size_industry, pattern=r"^sz:\d{1,3}$"),
+            CallbackQueryHandler(subscribe_button, pattern=r"^sub:\d+$"),
+            CallbackQueryHandler(unsubscribe_button, pattern=r"^unsub:(\d+|all)$"),
+            CallbackQueryHandler(alert_article, pattern=r"^al:[fd]:\d+$"),
             CallbackQueryHandler(stale_button),
         ]
     )
@@ -216,6 +251,25 @@ async def close_question_log(application: Application) -> None:
     conversation: Conversation = application.bot_data[CONVERSATION]
     if conversation.log is not None:
         conversation.log.close()
+
+
+async def start_up(application: Application) -> None:
+    """post_init: the command menus, and the sender of queued alerts (it sends once the application runs)."""
+    await register_commands(application)
+    sender = AlertSender(
+        alerts_of(application).store, functools.partial(send_alert, application.bot), lambda: application.running
+    )
+    application.bot_data[ALERT_SENDER] = sender
+    sender.start()
+
+
+async def shut_down(application: Application) -> None:
+    """post_shutdown: stop the alert sender (alerts not sent stay queued for the next start), close the files."""
+    sender: AlertSender | None = application.bot_data.pop(ALERT_SENDER, None)
+    if sender is not None:
+        await sender.stop()
+    alerts_of(application).store.close()
+    await close_question_log(application)
 
 
 # ---------------------------------------------------------------- helpers
@@ -418,14 +472,16 @@ async def new_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/privacy: what is kept about this user, for how long, who sees it, how to delete it."""
     held = await asyncio.to_thread(conversation_of(context).held_about, update.effective_user.id)
+    subscribed = await asyncio.to_thread(alerts_of(context).held_about, update.effective_user.id)
     text = privacy_text(context.bot_data[RETENTION_DAYS], held.questions, held.votes)
+    text += "\n" + PRIVACY_SUBSCRIPTIONS_TEXT.format(count=subscribed)
     await send_html(update, context, escape(text))
 
 
 async def ask_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask before deleting the user's records."""
     markup = InlineKeyboardMarkup([[button("确认删除", "forget:ok"), button("取消", "forget:no")]])
-    await send_html(update, context, escape(FORGET_ASK_TEXT), markup)
+    await send_html(update, context, escape(FORGET_ASK_TEXT + FORGET_ALERTS_NOTE), markup)
 
 
 async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -437,8 +493,12 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await send_html(update, context, escape(FORGET_KEPT_TEXT))
         return
     gone = await asyncio.to_thread(conversation_of(context).forget, update.effective_user.id, update.effective_chat.id)
+    # subscriptions are made in private chats only: the user's id is their chat's
+    dropped = await asyncio.to_thread(alerts_of(context).forget, update.effective_user.id)
     logger.info("a user's records were deleted at their request (%d questions)", gone.questions)
-    await send_html(update, context, escape(FORGET_DONE_TEXT.format(questions=gone.questions, votes=gone.votes)))
+    text = FORGET_DONE_TEXT.format(questions=gone.questions, votes=gone.votes)
+    text += FORGET_ALERTS_DONE_TEXT.format(subscriptions=dropped.subscriptions, pushes=dropped.pushes)
+    await send_html(update, context, escape(text))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -606,16 +666,16 @@ async def show_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def reload_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload: re-ingest the corpus folder from disk and publish what changed."""
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    result = await asyncio.to_thread(admin_of(context).reload, update.effective_user.id)
-    await send_html(update, context, refreshed_html(result))
+    notified = await publish(context, functools.partial(admin_of(context).reload, update.effective_user.id))
+    await send_published(update, context, notified)
 
 
 @admin_only
 @replies_to_mistakes
 async def rollback_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/rollback: serve the previous published version again."""
-    result = await asyncio.to_thread(admin_of(context).rollback, update.effective_user.id)
-    await send_html(update, context, refreshed_html(result))
+    notified = await publish(context, functools.partial(admin_of(context).rollback, update.effective_user.id))
+    await send_published(update, context, notified)
 
 
 @admin_only
@@ -745,9 +805,22 @@ async def admin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     admin.check_pending(token)  # an old button: say so in the button's answer
     await query.answer(PUBLISHING_TEXT)
-    result = await asyncio.to_thread(admin.confirm, token, update.effective_user.id)
+    notified = await publish(context, functools.partial(admin.confirm, token, update.effective_user.id))
     await drop_buttons(update)
-    await send_html(update, context, refreshed_html(result))
+    await send_published(update, context, notified)
+
+
+async def publish(context: ContextTypes.DEFAULT_TYPE, run: Callable[[], Refreshed]) -> Notified:
+    """A staff publish, in a thread, with the alerts it calls for queued."""
+    return await asyncio.to_thread(alerts_of(context).publish, run)
+
+
+async def send_published(update: Update, context: ContextTypes.DEFAULT_TYPE, notified: Notified) -> None:
+    """What the publish did and how many subscribers will hear of it; then the alerts go out."""
+    await send_html(update, context, refreshed_html(notified.refreshed) + notified_html(notified.chats))
+    sender: AlertSender | None = context.bot_data.get(ALERT_SENDER)
+    if notified.chats and sender is not None:
+        sender.wake()
 
 
 async def drop_buttons(update: Update) -> None:
@@ -756,6 +829,171 @@ async def drop_buttons(update: Update) -> None:
         await update.callback_query.edit_message_reply_markup(None)
     except TelegramError:
         pass  # the message is gone or has no buttons any more
+
+
+# ---------------------------------------------------------------- alerts (subscriptions)
+
+
+def alerts_of(holder: Application | ContextTypes.DEFAULT_TYPE) -> Alerts:
+    return holder.bot_data[ALERTS]
+
+
+def private_only(handler: Handler) -> Handler:
+    """Subscriptions are made in a private chat: alerts go to the person who asked for them, never to a group."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            await handler(update, context)
+        elif update.callback_query is not None:
+            await try_answer(update, SUBSCRIBE_PRIVATE_TEXT)
+        else:
+            await send_html(update, context, escape(SUBSCRIBE_PRIVATE_TEXT))
+
+    return wrapper
+
+
+def topics_keyboard() -> InlineKeyboardMarkup:
+    buttons = [button(name, f"sub:{index}") for index, name in enumerate(TOPICS)]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+def subscribed_text(label: str, new: bool) -> str:
+    return (SUBSCRIBED_TEXT if new else ALREADY_SUBSCRIBED_TEXT).format(label=label)
+
+
+@private_only
+@replies_to_mistakes
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subscribe: the topics as buttons; /subscribe 融资: subscribe to a topic or a keyword."""
+    text = " ".join(context.args or [])
+    if not text:
+        await send_html(update, context, escape(SUBSCRIBE_CHOOSE_TEXT), topics_keyboard())
+        return
+    subscribed = await asyncio.to_thread(alerts_of(context).subscribe, update.effective_chat.id, text)
+    await send_html(update, context, escape(subscribed_text(subscribed.label, subscribed.new)))
+
+
+@private_only
+@replies_to_mistakes
+async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A topic button under /subscribe."""
+    [index] = callback_numbers(update.callback_query.data, 1)
+    subscribed = await asyncio.to_thread(alerts_of(context).subscribe_topic, update.effective_chat.id, index)
+    await update.callback_query.answer()
+    await send_html(update, context, escape(subscribed_text(subscribed.label, subscribed.new)))
+
+
+@private_only
+async def show_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subscriptions: what this chat is subscribed to."""
+    subscriptions = await asyncio.to_thread(alerts_of(context).of_chat, update.effective_chat.id)
+    await send_html(update, context, subscriptions_html(subscriptions))
+
+
+@private_only
+@replies_to_mistakes
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unsubscribe 融资 cancels that one; /unsubscribe offers a button per subscription and 全部取消."""
+    alerts, chat_id = alerts_of(context), update.effective_chat.id
+    text = " ".join(context.args or [])
+    if text:
+        label = await asyncio.to_thread(alerts.unsubscribe, chat_id, text)
+        await send_html(update, context, escape(UNSUBSCRIBED_TEXT.format(label=label)))
+        return
+    subscriptions = await asyncio.to_thread(alerts.of_chat, chat_id)
+    if not subscriptions:
+        await send_html(update, context, subscriptions_html([]))
+        return
+    rows = [[button(f"取消 {s.label}", f"unsub:{s.id}")] for s in subscriptions]
+    rows.append([button(UNSUBSCRIBE_ALL_LABEL, "unsub:all")])
+    await send_html(update, context, escape(UNSUBSCRIBE_CHOOSE_TEXT), InlineKeyboardMarkup(rows))
+
+
+@private_only
+@replies_to_mistakes
+async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under /unsubscribe: cancel that subscription (its button goes), or all of them."""
+    query = update.callback_query
+    alerts, chat_id = alerts_of(context), update.effective_chat.id
+    if query.data == "unsub:all":
+        count = await asyncio.to_thread(alerts.unsubscribe_all, chat_id)
+        text, left = UNSUBSCRIBED_ALL_TEXT.format(count=count), None
+    else:
+        [subscription_id] = callback_numbers(query.data, 1)
+        label = await asyncio.to_thread(alerts.unsubscribe_id, chat_id, subscription_id)
+        text, left = UNSUBSCRIBED_TEXT.format(label=label), without_button(query.message, query.data)
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(left)
+    except TelegramError:
+        pass  # the message is gone or its buttons are unchanged
+    await send_html(update, context, escape(text))
+
+
+def without_button(message: object, data: str) -> InlineKeyboardMarkup | None:
+    """A message's buttons less the one pressed; None when only 全部取消 would be left."""
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return None
+    rows = [row for row in markup.inline_keyboard if all(b.callback_data != data for b in row)]
+    return InlineKeyboardMarkup(rows) if len(rows) > 1 else None
+
+
+@replies_to_mistakes
+async def alert_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """全文 under an alert: the article as served now (a removed one as it was); 对比: its wording before the
+    publish → after."""
+    query = update.callback_query
+    [change_id] = callback_numbers(query.data.removeprefix("al:"), 1)
+    alerts = alerts_of(context)
+    change = await asyncio.to_thread(alerts.change, change_id)
+    if query.data.startswith(ALERT_DIFF):
+        text = change_diff_html(change)
+    else:
+        view = await asyncio.to_thread(alerts.current, change)
+        text = article_html(view) if view is not None else stored_article_html(change)
+    await query.answer()
+    await send_html(update, context, text)
+
+
+ALERT_FULL, ALERT_DIFF = "al:f:", "al:d:"  # + a stored change's id
+ALERT_BUTTONED = 5  # listed articles that get 全文 / 对比 buttons
+
+
+def alert_keyboard(changes: list[ArticleChange]) -> InlineKeyboardMarkup | None:
+    """全文 (and 对比, for a changed article) per listed article, numbered as the alert lists them."""
+    rows = []
+    for number, change in enumerate(changes[:ALERT_BUTTONED], 1):
+        row = [button(f"{number}. 全文", f"{ALERT_FULL}{change.id}")]
+        if change.action == ChangeAction.CHANGED:
+            row.append(button(f"{number}. 对比", f"{ALERT_DIFF}{change.id}"))
+        rows.append(row)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def send_alert(bot: Bot, chat_id: int, subscriptions: list[str], changes: list[ArticleChange]) -> Outcome:
+    """One queued alert (for bot.alert_sender), and how Telegram took it."""
+    try:
+        await bot.send_message(
+            chat_id, alert_html(subscriptions, changes), parse_mode=ParseMode.HTML, reply_markup=alert_keyboard(changes)
+        )
+    except Forbidden:
+        return Outcome(Delivery.BLOCKED)
+    except RetryAfter as error:
+        return Outcome(Delivery.WAIT, retry_after=seconds_of(error.retry_after))
+    except BadRequest as error:
+        return Outcome(Delivery.REFUSED, reason=error.message)
+    except TelegramError as error:
+        return Outcome(Delivery.FAILED, reason=str(error))
+    return Outcome(Delivery.SENT)
+
+
+def seconds_of(retry_after: object) -> float:
+    """RetryAfter.retry_after: seconds, or a timedelta in newer python-telegram-bot releases."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total() if total is not None else retry_after)
 
 
 # ---------------------------------------------------------------- running

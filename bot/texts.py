@@ -17,6 +17,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("docs", "收录的文件"),
     ("size", "算算企业规模：是不是小微企业"),
     ("new", "问新问题（不接着上一个问题回答）"),
+    ("subscribe", "订阅政策更新提醒：/subscribe 融资"),
+    ("subscriptions", "我的订阅"),
+    ("unsubscribe", "取消订阅"),
     ("privacy", "我们保存什么、保存多久、怎么删除"),
     ("forget", "删除我的提问记录"),
 ]
@@ -159,3 +162,49 @@ SIZE_UNREADABLE = "抱歉，现行划型标准中“{industry}”这一项暂时
 SIZE_UNLISTED_NOTE = "“其他未列明行业”是本规定没有单独列出的行业；第六条规定，本规定以外的行业参照本规定进行划型："
 SIZE_RULE_WARNING = "⚠️ 划型标准：{problem}。“算不算小微企业”的回答用不上这一项（其他行业照常），请核对后重新上传。"
 SIZE_GONE_WARNING = "⚠️ 划型标准（sme_size）已不在语料中：“算不算小微企业”的问题将按一般问题检索回答。"
+# Alerts (/subscribe, bot/alerts.py): the named topics owners can pick, each searched with a few words.
+TOPICS: dict[str, str] = {
+    "融资贷款": "融资 贷款 担保 信贷 续贷",
+    "税费": "税收 税费 减免 优惠 收费",
+    "政府采购": "政府采购 采购 预留份额",
+    "款项支付": "拖欠 款项 支付 账款 货款",
+    "用工": "用工 劳动 工资 社会保险 招聘",
+    "创业扶持": "创业 扶持 补贴 孵化",
+}
+SUBSCRIBE_CHOOSE_TEXT = (
+    "请选择要订阅的主题，或发送 /subscribe 关键词，如 /subscribe 融资。"
+    "管理员发布的更新里有相关条文新增、修改或删除时，我会发一条消息告诉您。"
+)
+SUBSCRIBED_TEXT = (
+    "已订阅“{label}”。相关条文有新增、修改或删除时，我会发消息告诉您。/subscriptions 查看订阅，/unsubscribe 取消。"
+)
+ALREADY_SUBSCRIBED_TEXT = "您已经订阅了“{label}”。/subscriptions 查看您的订阅。"
+SUBSCRIPTIONS_EMPTY_TEXT = "您还没有订阅。发送 /subscribe 选择主题或关键词。"
+SUBSCRIPTIONS_HEADING = "您订阅了："
+SUBSCRIPTION_KINDS = {"topic": "主题", "keyword": "关键词"}
+SUBSCRIPTIONS_FOOTER = "发送 /unsubscribe 取消订阅。"
+UNSUBSCRIBE_CHOOSE_TEXT = "要取消哪一项订阅？"
+UNSUBSCRIBE_ALL_LABEL = "全部取消"
+UNSUBSCRIBED_TEXT = "已取消订阅“{label}”。"
+UNSUBSCRIBED_ALL_TEXT = "已取消全部订阅（{count} 项），不会再收到提醒。"
+NOT_SUBSCRIBED_TEXT = "您没有订阅“{label}”。发送 /subscriptions 查看您的订阅。"
+SUBSCRIBE_PRIVATE_TEXT = "订阅提醒只能在与我的私聊中使用。"
+KEYWORD_TOO_LONG_TEXT = "关键词太长（{chars} 个字），请写 {limit} 个字以内，如 /subscribe 融资。"
+KEYWORD_BAD_TEXT = "关键词要是一个能查找的词（文字或数字），如 /subscribe 融资。"
+TOO_MANY_SUBSCRIPTIONS_TEXT = "最多订阅 {limit} 项。请先用 /unsubscribe 取消不需要的订阅。"
+ALERT_HEADING = "订阅提醒"
+ALERT_INTRO = "与您订阅的{labels}有关的条文有更新："
+ALERT_MORE = "……另有 {count} 条相关变化未列出。"
+ALERT_FOOTER = "点下面的按钮看全文或修改前后的对比；/unsubscribe 取消订阅。"
+SUBSCRIPTION_GONE_TEXT = "这项订阅已经取消了。发送 /subscriptions 查看您的订阅。"
+TOPIC_EXPIRED_TEXT = "这个按钮已经失效了，请重新发送 /subscribe。"
+ALERT_EXPIRED_TEXT = "这条提醒已过期。请发送 /docs 或 /article 查看现行条文。"
+REMOVED_ARTICLE_NOTE = "（此条已删除，以下是删除前的条文）"
+CHANGE_DIFF_NOTE = "（本次更新修改前后对比）"
+NOTIFIED_TEXT = "将通知 {count} 位订阅者。"
+PRIVACY_SUBSCRIPTIONS_TEXT = (
+    "• 订阅提醒：您订阅了 {count} 项。只保存您的聊天编号和订阅的主题或关键词，直到您取消订阅（/unsubscribe）"
+    "或发送 /forget；管理员发布的更新与订阅有关时，据此给您发一条消息。"
+)
+FORGET_ALERTS_NOTE = "您的订阅提醒也会一并删除。"
+FORGET_ALERTS_DONE_TEXT = "订阅 {subscriptions} 项、待发送的提醒 {pushes} 条也已删除。"

@@ -508,6 +508,7 @@ class BotApiStub:
         self._files_by_path: dict[str, bytes] = {}
         self._pending_callbacks: dict[str, dict[str, Any]] = {}
         self._failures: list[dict[str, Any]] = []
+        self._chat_failures: dict[int | str, dict[str, Any]] = {}
         self._requests: list[tuple[str, dict[str, Any]]] = []
         self._sent: list[dict[str, Any]] = []
         self._sent_documents: list[dict[str, Any]] = []
@@ -679,6 +680,31 @@ class BotApiStub:
                     "times": times,
                 }
             )
+
+    def fail_chat(
+        self,
+        chat_id: int | str,
+        description: str = "Forbidden: bot was blocked by the user",
+        error_code: int = 403,
+        *,
+        containing: str | None = None,
+        retry_after: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Make sends to ``chat_id`` fail until :meth:`unfail_chat` (403 by default: the user blocked the bot), or
+        the next ``times`` of them; with ``containing``, only messages whose text contains it."""
+        with self._cond:
+            self._chat_failures[chat_id] = {
+                "description": description,
+                "error_code": error_code,
+                "containing": containing,
+                "parameters": {"retry_after": retry_after} if retry_after is not None else None,
+                "times": times,
+            }
+
+    def unfail_chat(self, chat_id: int | str) -> None:
+        with self._cond:
+            self._chat_failures.pop(chat_id, None)
 
     def clear(self) -> None:
         """Forget recorded calls (not messages, files or queued updates)."""
@@ -1001,6 +1027,13 @@ class BotApiStub:
                 if failure["method"] == low and failure["times"] > 0:
                     failure["times"] -= 1
                     raise ApiError(failure["description"], failure["error_code"], failure["parameters"])
+            chat_failure = self._chat_failures.get(params.get("chat_id")) if low.startswith("send") else None
+            if chat_failure is not None and (chat_failure["containing"] or "") in str(params.get("text", "")):
+                if chat_failure["times"] is not None:
+                    chat_failure["times"] -= 1
+                    if chat_failure["times"] <= 0:
+                        del self._chat_failures[params["chat_id"]]
+                raise ApiError(chat_failure["description"], chat_failure["error_code"], chat_failure["parameters"])
         if low == "getupdates":
             return self._get_updates(params)
         handler = getattr(self, f"_api_{low}", None)
