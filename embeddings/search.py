@@ -47,7 +47,7 @@ __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 
 MODES = ("hybrid", "dense", "lexical")
 # How much the example questions written for a paragraph or item count, beside its own text, in choosing the 款/项
-PLACE_EXAMPLE_WEIGHT = 1.0
+PLACE_EXAMPLE_WEIGHT = 2.0
 
 
 @dataclass
@@ -205,15 +205,16 @@ class Searcher:
         example_items: np.ndarray,
         question: np.ndarray,
     ) -> np.ndarray:
-        """Each unit's closeness to the question (z-scored among the article's units) plus its closest example
-        question's (z-scored likewise; a unit without one counts as the least close)."""
+        """Each unit's closeness to the question (z-scored among the article's units) plus, weighted, its closest
+        example question's (z-scored likewise; a unit without one counts as no closer than the least close of the
+        examples and of the units' own texts)."""
         closest = np.full(len(cosines), -1.0, dtype=np.float32)
         for row, score in enumerate((vectors @ question[0]).tolist()):
             place = (paragraphs == example_paragraphs[row]) & (items == example_items[row])
             closest[place] = np.maximum(closest[place], score)
         if (closest < 0).all():
             return cosines
-        closest[closest < 0] = closest[closest >= 0].min()
+        closest[closest < 0] = min(float(closest[closest >= 0].min()), float(cosines.min()))
         return standardise(cosines) + PLACE_EXAMPLE_WEIGHT * standardise(closest)
 
     def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:

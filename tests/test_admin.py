@@ -408,12 +408,9 @@ async def test_remove_asks_first_and_reload_reingests_the_folder(env):
     assert notes[1:] == [("0002", "remove payment"), ("0003", "upload test_rules"), ("0004", "reload")]
 
 
-POWER_QUESTION = "我们厂要通电，电力公司非让用他们指定的施工队，还要另交一笔钱"
-POWER_EXAMPLE = {
-    "doc": "bizenv",
-    "article": 28,
-    "questions": ["供电公司要求接电必须用他们指定的施工队伍，还另收费用，这合理吗？"],
-}
+FAIR_QUESTION = "我们县的小企业想抱团去外地参展，有人组织吗"
+FAIR_EXAMPLE = {"doc": "hunan", "article": 25, "questions": ["小企业一起去外地参加展会，政府会不会组织？"]}
+FAIR_ARTICLE = "《湖南省实施〈中小企业促进法〉办法》第二十五条"  # 支持中小企业参加境内外展览展销
 
 
 async def test_reload_picks_up_edited_example_questions(env):
@@ -423,20 +420,20 @@ async def test_reload_picks_up_edited_example_questions(env):
     shutil.copytree(PROJECT / "policy_corpus" / "examples", examples)
     env.config.search.examples = str(examples)  # the same questions: the serving index stays current
     async with running_bot(env) as (stub, _app):
-        [before] = await send(stub, OWNER, POWER_QUESTION)
-        assert first_citation(before).startswith("《优化营商环境条例》第七十条")
+        [before] = await send(stub, OWNER, FAIR_QUESTION)
+        assert not first_citation(before).startswith(FAIR_ARTICLE)
         [unchanged] = await send(stub, ADMIN, "/reload")
         assert unchanged["plain_text"].startswith("没有变化，仍在使用版本 0001。")
 
-        with (examples / "bizenv.jsonl").open("a", encoding="utf-8") as lines:
-            lines.write(json.dumps(POWER_EXAMPLE, ensure_ascii=False) + "\n")
+        with (examples / "hunan.jsonl").open("a", encoding="utf-8") as lines:
+            lines.write(json.dumps(FAIR_EXAMPLE, ensure_ascii=False) + "\n")
         [reloaded] = await send(stub, ADMIN, "/reload")
         assert reloaded["plain_text"] == (
             "已发布版本 0002（原版本 0001），现在按新版本回答：\n"
             "• 文件没有变化；示例问题或检索设置有更新，检索索引已重建"
         )
-        [after] = await send(stub, OWNER, POWER_QUESTION)
-        assert first_citation(after).startswith("《优化营商环境条例》第二十八条")
+        [after] = await send(stub, OWNER, FAIR_QUESTION)
+        assert first_citation(after).startswith(FAIR_ARTICLE)
 
 
 # ---------------------------------------------------------------- safety

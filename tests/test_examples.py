@@ -106,3 +106,27 @@ def test_changed_examples_make_the_index_stale(indexed_config, tmp_path):
         )
     )
     assert not index_is_current(library.current_dir(), changed)  # `policybot ingest` rebuilds it
+
+
+def first_hit(folder, config, question):
+    library = Library(config.data_path)
+    with Store(library.current_dir() / "store.db", read_only=True) as store:
+        build_index(store, folder, config)
+        hit = Searcher.load(folder, config, store).search(question, top_k=1).hits[0]
+    return hit.doc_id, hit.article.number, hit.paragraph, hit.item
+
+
+def test_an_example_question_for_an_item_chooses_the_item_cited(indexed_config, tmp_path):
+    """湖南办法第十一条 lists seven ways banks help; the text of （七） (续贷) comes closest to "贷款能不能线上办", but a
+    question written for （四） (网上贷、掌上贷) says which item answers it."""
+    question = "贷款能不能线上办"
+    line = {"doc": "hunan", "article": 11, "paragraph": 1, "item": 4, "questions": ["在手机上点几下就能申请贷款吗"]}
+    without = copy.deepcopy(indexed_config)
+    without.search.examples = "off"
+    with_one = copy.deepcopy(indexed_config)
+    with_one.search.examples = str(write_examples(tmp_path / "examples", [json.dumps(line, ensure_ascii=False)]))
+    (tmp_path / "off").mkdir()
+    (tmp_path / "one").mkdir()
+    assert first_hit(tmp_path / "off", without, question) == ("hunan", 11, 1, 7)
+    assert first_hit(tmp_path / "one", with_one, question) == ("hunan", 11, 1, 4)
+    assert read_examples(tmp_path / "examples")[0].item == 4

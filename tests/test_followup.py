@@ -93,7 +93,7 @@ def test_a_follow_up_stays_with_the_document_just_cited(searcher, assistant):
     procurement article would come first; the conversation stays with the measures' article that was just cited."""
     from bot.conversation import Conversation
 
-    first, follow_up = "政府采购要给小企业预留份额吗", "那价格上有优惠吗"
+    first, follow_up = "湖南的政府采购对小企业有什么照顾", "那价格上有优惠吗"
     without = searcher.search(follow_up, 3, previous=first)
     assert without.hits[0].doc_id != "hunan"
     conversation = Conversation(assistant)

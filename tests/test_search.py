@@ -13,7 +13,7 @@ from embeddings.search import IndexMismatchError, Searcher
 from policy_corpus.library import Library
 from policy_corpus.store import Store
 
-from .conftest import DEV_QUESTIONS
+from .conftest import DEV_QUESTIONS, PROJECT
 
 # Questions written for these tests, not taken from the development set, with every article that answers.
 QUESTIONS = [
@@ -70,16 +70,17 @@ def test_asking_for_a_figure_the_documents_do_not_state_abstains(searcher, quest
 @pytest.mark.parametrize(
     "question, gold",
     [
-        ("机关单位欠我们中小企业的货款，最迟多少天内要付？", ("payment", 9)),
-        ("政府采购给小微企业预留的份额是多少？", ("hunan", 26)),
-        ("罚款罚多少全凭执法人员一句话吗？", ("bizenv", 60)),
+        ("机关单位欠我们中小企业的货款，最迟多少天内要付？", {("payment", 9)}),
+        # 湖南办法第二十六条第二款 repeats 中小企业促进法第四十条第二款 word for word (百分之三十……百分之六十)
+        ("政府采购给小微企业预留的份额是多少？", {("hunan", 26), ("sme_law", 40)}),
+        ("罚款罚多少全凭执法人员一句话吗？", {("bizenv", 60)}),
     ],
 )
 def test_figures_the_documents_state_are_answered(searcher, question, gold):
     """The provisions state the figure (六十日, 百分之三十), or the question asks whether, not how much."""
     result = searcher.search(question, top_k=3)
     assert not result.abstained
-    assert (result.hits[0].doc_id, result.hits[0].article.number) == gold
+    assert (result.hits[0].doc_id, result.hits[0].article.number) in gold
 
 
 def test_named_article_comes_first(searcher):
@@ -93,7 +94,13 @@ def test_only_current_wording_is_searched(searcher):
 
 
 def test_hybrid_beats_each_mode_on_dev_set(searcher):
-    questions = read_questions(DEV_QUESTIONS)
+    """On the development questions and the two blind sets written later (owners' SME questions), the fused
+    ranking is first right at least as often as meaning or words alone; one set of 45 swings by one question."""
+    questions = read_questions(DEV_QUESTIONS) + [
+        question
+        for name in ("validation_questions.jsonl", "blind_questions.jsonl")
+        for question in read_questions(PROJECT / "bench" / name)
+    ]
     reports = {mode: evaluate(searcher, questions, mode) for mode in ("hybrid", "dense", "lexical")}
     assert reports["hybrid"].recall_at_3 >= 0.9
     assert reports["hybrid"].recall_at_1 >= max(reports["dense"].recall_at_1, reports["lexical"].recall_at_1)
