@@ -28,6 +28,15 @@ ASKS_ONLY_UP_TO = 14  # letters
 HAS_SUBJECT = re.compile(
     r"企业|公司|单位|银行|政府|部门|机关|客户|老板|员工|工人|个体户|店|厂|合同|货款|贷款|税|执照|许可"
 )
+# Openings that say the subject changes (换个事, 问个别的): a new question
+NEW_SUBJECT = re.compile(
+    r"^(?:[哦噢啊嗯]\s*)?(?:换个事儿?|换件事|换个问题|换个话题|问个别的|问点别的|另外一个问题|还有一个问题)"
+)
+# Openings that may or may not (另外问下, 对了, 再问个): what follows is judged as if they were not there ("再问一下，
+# 那担保呢" leans on the question before; "再问个 银行开户收费标准在哪查" does not)
+MAY_CHANGE_SUBJECT = re.compile(
+    r"^(?:[哦噢啊嗯]\s*)?(?:另外问一?下|还有个事儿?|顺便问一?下|对了|再问一?个|再问一下|再问)[，,。.:：！!\s]*"
+)
 LETTERS = re.compile(r"[\w]", re.UNICODE)
 ALONE_FROM = 26  # letters from which a message is taken as a question of its own, whatever it starts with
 SHORT = 10  # letters up to which a message leans on the previous one even without a marker
@@ -59,7 +68,9 @@ def size(text: str) -> int:
 
 def leans_on_previous(message: str) -> bool:
     """Whether a message cannot be understood without the question before it."""
-    text = message.strip()
+    if NEW_SUBJECT.match(message.strip()):
+        return False
+    text = MAY_CHANGE_SUBJECT.sub("", message.strip(), count=1)
     letters = size(text)
     if letters == 0 or letters >= ALONE_FROM:
         return False

@@ -21,6 +21,18 @@ def test_what_leans_on_the_previous_question():
     assert resolve("那担保呢？", LOAN_QUESTION).query == f"{LOAN_QUESTION} 那担保呢？"
 
 
+def test_a_message_that_changes_the_subject_stands_on_its_own():
+    """换个事 / 问个别的 open a new question; after 对了 / 再问个 / 另外问下 the rest decides."""
+    for message in (
+        "问个别的 大企业付款能约定等他们甲方付了再给我们吗",
+        "换个事 那担保呢",
+        "再问个 银行开户的收费标准在哪查",
+    ):
+        assert not leans_on_previous(message), message
+    for message in ("再问一下，那担保呢", "对了，这个要多久", "另外问下 他们也一样吗"):
+        assert leans_on_previous(message), message
+
+
 def test_a_chat_context_expires_with_time_turns_and_room():
     now = [0.0]
     contexts = Contexts(seconds=600, turns=2, most=2, clock=lambda: now[0])
