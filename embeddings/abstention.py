@@ -55,6 +55,14 @@ OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 FIGURE_ASKED = re.compile(
     r"多少|(?<![这那近前头后了])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料"
 )
+# A question asking for business advice rather than a rule: a recommendation or ranking (哪家最便宜, 哪个牌子好,
+# 推荐一下), an opinion (你觉得…好吗, 好听吗), whether a trade pays (还赚钱吗), the price of goods (多少钱一斤), or
+# marketing know-how (怎么提高销量, 文案). No provision answers it, however close its words come to one (银行, 招聘).
+ASKS_FOR_ADVICE = re.compile(
+    r"哪家.{0,10}(?:便宜|靠谱|划算)|哪个.{0,6}(?:牌子|品牌|平台).{0,6}(?:好|最)|推荐(?:一下|个|几个|一款)"
+    r"|你觉得.{0,12}(?:好|行|怎么样)|好听吗|好看吗|(?:还)?赚钱吗|能赚多少|多少钱一(?:斤|个|件|平)"
+    r"|怎么(?:才能)?(?:提高|提升|增加|吸引|做好|做大|引流|起号|涨粉|打广告)|营销(?:技巧|方案|策略)|文案|转化率"
+)
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
@@ -140,6 +148,8 @@ class Abstention:
             return Declined.NOTHING
         if scored.named:
             return None
+        if ASKS_FOR_ADVICE.search(question):
+            return Declined.NOT_COVERED
         # the policy documents lead when they answer on their own (embeddings/tiers.py): covered, but they may still
         # not state the figure asked for
         if not scored.lead and self.uncovered(scored, question) and not self.matched_in_words(scored, question):

@@ -191,3 +191,15 @@ def test_a_question_a_little_below_the_floor_is_answered_when_its_words_match(na
         assert (declined is None) == answered, question
         far_below = dataclasses.replace(abstention, floor=scored.closeness + 2 * NEAR_FLOOR)
         assert far_below.decline(scored, question, lambda index: searcher.article(index).text) is not None
+
+
+@pytest.mark.parametrize(
+    "question", ["怎么才能吸引更多年轻顾客来店里", "公司想招人，哪个招聘平台最好用", "附近哪家律师事务所比较靠谱"]
+)
+def test_business_advice_is_declined(national, question):
+    """Marketing know-how, a recommendation: no provision answers it, however close its words come to one (招人)."""
+    assert national.ask(question).abstained
+
+
+def test_a_labour_question_about_a_shop_is_still_answered(national):
+    assert not national.ask("店里的员工在外面兼职影响工作，我能解除合同吗").abstained
