@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from .answer import Answer
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from .sqlitefile import SqliteFile
 
 QUESTIONS_FILE = "questions.db"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC, SQLite's own format: compares as text and works with date()
@@ -103,36 +98,17 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class QuestionLog:
-    """questions.db: one connection per thread (SQLite's rule), WAL so readers never block the bot."""
+class QuestionLog(SqliteFile):
+    """questions.db (bot/sqlitefile.py: a connection per thread, WAL so readers never block the bot)."""
 
     def __init__(self, path: str | Path, retention_days: int | None = None) -> None:
         """`retention_days`: questions (and their feedback) older than this are deleted, at start and then about
         hourly as questions are logged; None keeps them."""
+        super().__init__(path, foreign_keys=True)
         self.retention_days = retention_days
         self._last_purge = 0.0
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        db = self._db()
-        db.enable_wal()
-        self._create_tables(db)
+        self._create_tables(self._db())
         self.purge()
-
-    def _db(self) -> sqlite_utils.Database:
-        """This thread's connection, opened on first use."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            # Used by one thread only; check_same_thread=False just lets close() run from another.
-            conn = sqlite3.connect(self.path, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA foreign_keys = ON")
-            db = self._local.db = sqlite_utils.Database(conn)
-            with self._lock:
-                self._connections.append(conn)
-        return db
 
     @staticmethod
     def _create_tables(db: sqlite_utils.Database) -> None:
@@ -157,19 +133,6 @@ class QuestionLog:
                 pk=("question_id", "user_id"),
                 foreign_keys=[("question_id", "questions", "id")],
             )
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------ writing
 

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from policy_corpus.model import ChangeAction
 
 from .questionlog import TIME_FORMAT, utc_now
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from .sqlitefile import SqliteFile
 
 SUBSCRIPTIONS_FILE = "subscriptions.db"
 
@@ -83,32 +78,15 @@ class Dropped:
     pushes: int
 
 
-class Subscriptions:
-    """subscriptions.db: one connection per thread (SQLite's rule), WAL so the sender never blocks a handler."""
+class Subscriptions(SqliteFile):
+    """subscriptions.db (bot/sqlitefile.py: a connection per thread, WAL so the sender never blocks a handler)."""
 
     def __init__(self, path: str | Path, retention_days: int | None = None) -> None:
         """`retention_days`: article changes older than this are deleted (at start and as alerts are queued)."""
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
         self.retention_days = retention_days
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        db = self._db()
-        db.enable_wal()
-        self._create_tables(db)
+        self._create_tables(self._db())
         self.purge()
-
-    def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            # Used by one thread only; check_same_thread=False just lets close() run from another.
-            conn = sqlite3.connect(self.path, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            db = self._local.db = sqlite_utils.Database(conn)
-            with self._lock:
-                self._connections.append(conn)
-        return db
 
     @staticmethod
     def _create_tables(db: sqlite_utils.Database) -> None:
@@ -139,19 +117,6 @@ class Subscriptions:
                 pk="id",
             )
             db["changes"].create_index(["published_at"])
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------ subscriptions
 
