@@ -52,7 +52,8 @@ from .answer import Answer
 from .assistant import ArticleView, Assistant
 from .conversation import Conversation
 from .errors import UsageError
-from .render import article_plain, diff_plain, document_counts, plain_answer
+from .render import article_plain, diff_plain, document_counts, plain_answer, size_plain
+from .size_chat import SizeAnswer, SizeReply
 from .texts import SIZE_NAMES, SOLE_TRADER_NOTE
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -348,11 +349,19 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+ONE_QUESTION_CHAT = 0  # `policybot ask` is a conversation of one question
+
+
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     quiet_logs(args)
     if args.top is not None and args.top < 1:
         raise UsageError("--top must be at least 1")
-    answer = load_assistant(config).ask(args.question, args.top)
+    conversation = Conversation(load_assistant(config))
+    size = conversation.sizes.reply(args.question, ONE_QUESTION_CHAT)  # 我们算小微企业吗: as the chat answers it
+    if size is not None:
+        print(json.dumps(size_answer_json(size), ensure_ascii=False, indent=1) if args.json else size_plain(size))
+        return 0
+    answer = conversation.assistant.ask(args.question, args.top)
     print(json.dumps(answer_json(answer), ensure_ascii=False, indent=1) if args.json else plain_answer(answer))
     return 0
 
@@ -505,6 +514,23 @@ def quiet_logs(args: argparse.Namespace) -> None:
     """Keep INFO lines out of a conversation in the terminal, unless a log level was asked for."""
     if getattr(args, "quiet", True):
         logging.getLogger().setLevel(logging.WARNING)
+
+
+def size_answer_json(reply: SizeReply) -> dict:
+    """`policybot ask --json` for a size question: the keys of an answer, and "size": {"size", "industry",
+    "citation", "text"} (null while a fact is missing, which "answer" asks for)."""
+    answered = isinstance(reply, SizeAnswer)
+    return {
+        "question": reply.question,
+        "abstained": False,
+        "citations": [],
+        "answer": size_plain(reply),
+        "size": (
+            {"size": reply.size.value, "industry": reply.industry, "citation": reply.citation, "text": reply.text}
+            if answered
+            else None
+        ),
+    }
 
 
 def answer_json(answer: Answer) -> dict:

@@ -201,7 +201,9 @@ def first_line(text: str, limit: int = 60) -> str:
 def format_size(reply: SizeReply, fmt: Markup = Plain, buttons: bool = False) -> str:
     """A size answer (the size, the figures used, the item of 第四条 quoted, 第六条 when it applies) or the question
     for a missing fact; `buttons`: the industries are offered as buttons, not listed."""
-    lines = [fmt.italic(f"问：{first_line(reply.question, QUESTION_SHOWN)}")] if reply.question else []
+    lines = []
+    if fmt is Html and reply.question:  # as answers show it in Telegram; the terminal shows what was typed
+        lines.append(fmt.italic(f"问：{first_line(reply.question, QUESTION_SHOWN)}"))
     if isinstance(reply, SizeAsk):
         return "\n".join(lines + [fmt.text(line) for line in size_ask_lines(reply, buttons)])
     how = "参照" if reply.by_reference else "按"

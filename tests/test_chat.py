@@ -108,3 +108,15 @@ def test_chat_follow_up_is_answered_in_context_and_new_clears_it(cli, monkeypatc
     assert out.count("接着上一个问题") == 1  # after /new the same words are a new question
     assert "好的，请说您的新问题。" in out
     assert re.search(r"第十四条(第.款)?【融资担保】", out.split("接着上一个问题")[1].split("好的，请说您的新问题。")[0])
+
+
+def test_ask_answers_a_size_question_as_the_chat_does(cli, monkeypatch, capsys):
+    question = "我们开饭馆的，15个人，一年营业额三百来万，算小微企业吗"
+    assert cli(["ask", question, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"question", "abstained", "citations", "answer"} <= set(data)
+    assert data["size"]["size"] == "small" and data["size"]["citation"] == "《中小企业划型标准规定》第四条第（十）项"
+    assert cli(["ask", question]) == 0
+    plain = capsys.readouterr().out.strip()
+    assert plain.startswith("按《中小企业划型标准规定》，属于小型企业（餐饮业）。")
+    assert plain in chat(cli, monkeypatch, capsys, question)
