@@ -18,7 +18,7 @@ from .assistant import ArticleView, Assistant, DiffView
 from .context import Contexts
 from .errors import ExpiredError, UsageError
 from .questionlog import Forgotten, LoggedQuestion, QuestionLog
-from .size_chat import SizeChat
+from .size_chat import SizeAnswer, SizeChat, SizeReply
 from .texts import ANSWER_EXPIRED_TEXT, ARTICLE_USAGE, DIFF_USAGE
 
 
@@ -60,6 +60,12 @@ class Conversation:
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
         return Asked(answer, self.log.log_question(user_id, answer, version))
+
+    def log_size(self, reply: SizeReply, user_id: int | None = None) -> None:
+        """A size answer counts in /stats as an answered question (a question asking for a fact does not)."""
+        if self.log is not None and isinstance(reply, SizeAnswer):
+            version = self.assistant.version
+            self.log.log_question(user_id, Answer(reply.question, False, corpus_version=version), version)
 
     def forget(self, user_id: int, chat_id: int | None = None) -> Forgotten:
         """/forget: delete the user's logged questions, votes and conversation context."""

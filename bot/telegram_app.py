@@ -521,7 +521,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     size = await asyncio.to_thread(conversation_of(context).sizes.reply, text, update.effective_chat.id)
     if size is not None:
-        await send_html(update, context, size_html(size), size_keyboard(size))
+        await send_size(update, context, size)
     else:
         await answer_question(update, context, text)
 
@@ -561,7 +561,7 @@ async def size_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """/size [words]: work out the enterprise's size, asking for the industry (buttons) and the figures."""
     words = " ".join(context.args or [])
     size = await asyncio.to_thread(conversation_of(context).sizes.start, words, update.effective_chat.id)
-    await send_html(update, context, size_html(size), size_keyboard(size))
+    await send_size(update, context, size)
 
 
 @replies_to_mistakes
@@ -571,6 +571,12 @@ async def size_industry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     size = await asyncio.to_thread(conversation_of(context).sizes.choose, update.effective_chat.id, number)
     await update.callback_query.answer()
     await drop_buttons(update)
+    await send_size(update, context, size)
+
+
+async def send_size(update: Update, context: ContextTypes.DEFAULT_TYPE, size: SizeReply) -> None:
+    """A size answer (logged for /stats) or the question for a missing fact, with the industries as buttons."""
+    await asyncio.to_thread(conversation_of(context).log_size, size, update.effective_user.id)
     await send_html(update, context, size_html(size), size_keyboard(size))
 
 

@@ -341,3 +341,16 @@ def test_a_reply_of_only_facts_leaves_little_else():
     assert read_figures("我们是做餐饮的，营业额大概三百万吧").rest == ""
     assert len(read_figures("我们开饭馆的，银行贷款到期了能续贷吗").rest) > 3
     assert re.fullmatch(r"\s*", read_figures("20人").rest)
+
+
+async def test_a_size_answer_counts_in_the_statistics_and_a_question_for_a_fact_does_not(served_config, assistant):
+    async with running_bot(served_config, assistant) as (stub, app):
+        log = app.bot_data["conversation"].log
+        before = log.stats(1)
+        [asking] = await ask(stub, 309, "我们算小微企业吗")
+        assert labels(asking) == INDUSTRIES  # a fact is missing: nothing answered yet
+        assert log.stats(1).questions == before.questions
+        [answer] = await ask(stub, 309, RESTAURANT)
+        assert "属于小型企业" in text_of(answer)
+        after = log.stats(1)
+        assert (after.questions, after.answered) == (before.questions + 1, before.answered + 1)
