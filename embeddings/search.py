@@ -41,7 +41,7 @@ from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_texts
 from .tiers import RAW_CANDIDATES, Tiers
-from .units import query_text
+from .units import article_places, query_text
 
 __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 
@@ -220,21 +220,15 @@ class Searcher:
     def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:
         """The paragraph or item of article `index` whose words match the question best (BM25 on the corpus' scale),
         as its units would be; (None, None) when none matches or the article is one paragraph."""
-        article = self._article(index)
-        if len(article.paragraphs) < 2 and not any(p.items for p in article.paragraphs):
+        places = article_places(self._article(index))
+        if not places:
             return None, None
-        places, texts = [], []
-        for paragraph in article.paragraphs:
-            places.append((paragraph.number, None))
-            texts.append(paragraph.full_text)
-            for item in paragraph.items:
-                places.append((paragraph.number, item.number))
-                texts.append(f"{paragraph.text}{item.text}")
         # without length normalisation: the paragraph that states the rule in full is not outscored by a short one
         # that repeats a word or two of it
-        scores = score_texts(texts, question, self.index_folder.bm25.stats, b=0.0)
+        scores = score_texts([text for _, _, text in places], question, self.index_folder.bm25.stats, b=0.0)
         best = int(np.argmax(scores))
-        return places[best] if scores[best] > 0 else (None, None)
+        paragraph, item, _ = places[best]
+        return (paragraph, item) if scores[best] > 0 else (None, None)
 
     def _split_units(self, index: int) -> np.ndarray:
         """The paragraph and item units of article `index` (none for an article indexed whole only)."""

@@ -59,19 +59,27 @@ def article_heading(doc_title: str, article: Article) -> str:
     return " ".join(parts)
 
 
+def article_places(article: Article) -> list[tuple[int, int | None, str]]:
+    """(paragraph, item or None, text) of each paragraph and item of a longer article, which a citation can point
+    at (an item with its paragraph's lead-in); none for an article of one paragraph without items."""
+    if len(article.paragraphs) < 2 and not any(p.items for p in article.paragraphs):
+        return []
+    places: list[tuple[int, int | None, str]] = []
+    for paragraph in article.paragraphs:
+        places.append((paragraph.number, None, paragraph.full_text))
+        places.extend((paragraph.number, item.number, f"{paragraph.text}{item.text}") for item in paragraph.items)
+    return places
+
+
 def article_units(index: int, doc_title: str, article: Article, split: bool = True) -> list[Unit]:
     """The whole article, plus (`split`) each paragraph and item of a longer article on its own."""
     heading = article_heading(doc_title, article)
     units = [Unit(index, None, None, f"{heading}\n{article.text}"[:MAX_UNIT_CHARS])]
-    if split and (len(article.paragraphs) > 1 or any(p.items for p in article.paragraphs)):
-        for paragraph in article.paragraphs:
-            units.append(Unit(index, paragraph.number, None, f"{heading}\n{paragraph.full_text}"[:MAX_UNIT_CHARS]))
-            for item in paragraph.items:
-                units.append(
-                    Unit(
-                        index, paragraph.number, item.number, f"{heading}\n{paragraph.text}{item.text}"[:MAX_UNIT_CHARS]
-                    )
-                )
+    if split:
+        units.extend(
+            Unit(index, paragraph, item, f"{heading}\n{text}"[:MAX_UNIT_CHARS])
+            for paragraph, item, text in article_places(article)
+        )
     return units
 
 
