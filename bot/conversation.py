@@ -47,15 +47,17 @@ class Conversation:
         """Answer a question, in the chat's context when it leans on the previous one, and log it."""
         question = question.strip()
         context = self.contexts.get(chat_id) if chat_id is not None else None
-        resolved = resolve(question, *((context.query, context.document) if context is not None else (None,)))
+        if context is None:
+            resolved = resolve(question, None)
+        else:
+            resolved = resolve(question, context.query, context.document)
         answer = self.assistant.ask(question, top_k, previous=resolved.previous, document=resolved.document)
         if resolved.with_context and not answer.abstained:
             answer.context_topic = context.topic
-        # a follow-up nothing answers leaves the context as it was, for the next try (embeddings/evaluate.py too)
-        if chat_id is not None and not (answer.abstained and resolved.with_context):
-            document = None if answer.abstained or answer.best is None else answer.best.doc_id
-            topic = topic_of(question, answer)
-            self.contexts.remember(chat_id, resolved.query, topic, resolved.with_context, document)
+        kept = resolved.remembered(answer.abstained, answer.best.doc_id if answer.best is not None else None)
+        if chat_id is not None and kept is not None:
+            query, document = kept
+            self.contexts.remember(chat_id, query, topic_of(question, answer), resolved.with_context, document)
         if self.log is None:
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version

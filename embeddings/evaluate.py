@@ -28,10 +28,9 @@ class Question:
         for turn in self.turns[:-1]:
             resolved = resolve(turn, previous, document)
             result = searcher.search(resolved.message, 1, previous=resolved.previous, document=resolved.document)
-            if result.abstained and resolved.with_context:
-                continue
-            previous = resolved.query
-            document = None if result.abstained or not result.hits else result.hits[0].doc_id
+            kept = resolved.remembered(result.abstained, result.hits[0].doc_id if result.hits else None)
+            if kept is not None:
+                previous, document = kept
         return resolve(self.question, previous, document)
 
 

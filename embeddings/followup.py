@@ -55,6 +55,13 @@ class Resolved:
     def with_context(self) -> bool:
         return self.previous is not None
 
+    def remembered(self, abstained: bool, document: str | None) -> tuple[str, str | None] | None:
+        """What the conversation keeps once this message is answered: the text searched and the document the
+        answer cited first (`document`); None when a follow-up nothing answers leaves the context as it was."""
+        if abstained and self.with_context:
+            return None
+        return self.query, None if abstained else document
+
     @property
     def query(self) -> str:
         """The two together: what the conversation remembers as this turn's question."""
