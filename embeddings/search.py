@@ -41,7 +41,7 @@ from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_texts
 from .tiers import RAW_CANDIDATES, Tiers
-from .units import article_places, query_text
+from .units import article_places, condensed, query_text
 
 __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 
@@ -137,6 +137,7 @@ class Searcher:
         on (embeddings/followup.py), searched together with it; `document`: the one its answer cited first."""
         if not has_words(question):
             return SearchResult(question, [], True)
+        question = condensed(question)
         scored, abstained, figure_missing = self.judge(question, mode, previous, document)
         hits = [
             self._hit(int(a), float(s), self.pinpoint(int(a), scored, question))
@@ -149,6 +150,7 @@ class Searcher:
     ) -> tuple[Scored, bool, bool]:
         """The ranking, whether to decline, and whether only because no provision states the figure asked for
         (that is told for a question on its own; a follow-up declines when neither of its readings answers)."""
+        question = condensed(question)
         if previous:
             scored, abstained = self.score_follow_up(question, previous, mode, document)
             return scored, abstained, False

@@ -83,6 +83,17 @@ def article_units(index: int, doc_title: str, article: Article, split: bool = Tr
     return units
 
 
+# A character or phrase (up to 20 characters) said three times or more in a row: 啊啊啊啊, 你好你好你好, a pasted
+# question repeated. Searched as it stands, the repeats outweigh everything else in the words and land the vector on
+# whatever law is nearest to the noise.
+REPEATED = re.compile(r"(.{1,20}?)\1{2,}", re.DOTALL)
+
+
+def condensed(question: str) -> str:
+    """The question with each run of a repeated character or phrase said once."""
+    return REPEATED.sub(r"\1", question)
+
+
 def query_text(question: str) -> str:
     """The question as the dense side reads it: without the filler."""
     return FILLER_RE.sub(" ", question)

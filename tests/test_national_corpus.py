@@ -157,6 +157,10 @@ def test_chit_chat_still_abstains_beside_national_law(national):
     assert national.ask("今天天气怎么样，晚饭吃什么好？").abstained
 
 
+def test_a_long_run_of_one_character_is_declined_beside_national_law(national):
+    assert national.ask("啊" * 5000).abstained
+
+
 def test_query_adapter_can_be_turned_off_from_the_environment(national):
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_QUERY_ADAPTER": "off"})
     assert get_adapter(config, get_encoder(config)) is None

@@ -52,6 +52,18 @@ def test_question_outside_the_corpus_abstains(searcher, question):
     assert searcher.search(question, top_k=3).abstained
 
 
+@pytest.mark.parametrize("noise", ["啊" * 5000, "哈" * 3000, "你好" * 100, "在吗在吗在吗"])
+def test_repeated_noise_is_declined_however_long(searcher, noise):
+    assert searcher.search(noise, top_k=3).abstained
+
+
+def test_a_question_pasted_over_and_over_is_answered_as_once(searcher):
+    question = "银行非要我买理财产品才肯放款，这合规吗？"
+    once, repeated = searcher.search(question, top_k=3), searcher.search(question * 40, top_k=3)
+    assert not repeated.abstained
+    assert [(h.doc_id, h.article.number) for h in repeated.hits] == [(h.doc_id, h.article.number) for h in once.hits]
+
+
 @pytest.mark.parametrize(
     "question",
     [
