@@ -222,9 +222,17 @@ class Searcher:
     def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:
         """The paragraph or item of article `index` whose words match the question best (BM25 on the corpus' scale),
         as its units would be; (None, None) when none matches or the article is one paragraph."""
-        places = article_places(self._article(index))
+        article = self._article(index)
+        places = article_places(article)
         if not places:
             return None, None
+        # a paragraph with items is scored by its lead-in alone: its full text holds every item's words, so it would
+        # always outscore the one item that answers
+        lead_ins = {paragraph.number: paragraph.text for paragraph in article.paragraphs if paragraph.items}
+        places = [
+            (paragraph, item, lead_ins[paragraph] if item is None and paragraph in lead_ins else text)
+            for paragraph, item, text in places
+        ]
         # without length normalisation: the paragraph that states the rule in full is not outscored by a short one
         # that repeats a word or two of it
         scores = score_texts([text for _, _, text in places], question, self.index_folder.bm25.stats, b=0.0)

@@ -113,6 +113,13 @@ def test_question_answered_from_the_right_law(national):
     assert answer.best.article.number == 39
 
 
+def test_national_law_cites_the_item_that_answers(national):
+    """劳动合同法第三十八条 lists the employer's failings that let a worker quit; the one asked about is cited."""
+    best = national.ask("公司一直没给我交社保，我能辞职吗").best
+    assert (best.doc_id, best.article.number) == ("社会法/劳动合同法(2012-12-28)", 38)
+    assert (best.paragraph, best.item) == (1, 3)
+
+
 def test_provincial_measure_still_answers_sme_questions(national):
     answer = national.ask("银行贷款到期了，能不能不还本金直接续贷？")
     assert (answer.best.doc_id, answer.best.article.number) == ("hunan", 11)
