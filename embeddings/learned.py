@@ -1,5 +1,5 @@
-"""What `make train` fitted on questions answered from national law: the query adapter and the law prior
-(see embeddings/train.py), loaded for the corpora they apply to."""
+"""What `make train` fitted on questions answered from national law: the query adapter, the law prior (see
+embeddings/train.py) and the reranker (embeddings/train_reranker.py), loaded for the corpora they apply to."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from policy_corpus.store import DocumentInfo
 from .adapter import QueryAdapter, load_adapter
 from .encoder import Encoder
 from .lawprior import LawPrior
+from .rerank import Reranker, load_reranker
 
 logger = logging.getLogger(__name__)
 
@@ -48,39 +49,58 @@ def get_law_prior(config: Config) -> LawPrior | None:
 
 @dataclass
 class Learned:
-    """The adapter and the law prior one corpus version is searched with (None: without)."""
+    """The adapter, the law prior and the reranker one corpus version is searched with (None: without)."""
 
     adapter: QueryAdapter | None = None
     law_prior: LawPrior | None = None
     law_class: np.ndarray | None = None  # each article's law's class in the prior (-1: none)
+    reranker: Reranker | None = None
 
-    def prior_bonus(self, question: str, weight: float) -> np.ndarray | None:
-        """Per article, `weight` × the law prior's probability of its law; None without a prior."""
+    @classmethod
+    def for_corpus(
+        cls,
+        adapter: QueryAdapter | None,
+        law_prior: LawPrior | None,
+        reranker: Reranker | None,
+        article_keys: Sequence[tuple[str, int, int]],
+        documents: Sequence[DocumentInfo],
+    ) -> Learned:
+        """These parts for a corpus: each collection article points at its law's class in the prior (-1: none)."""
+        learned = cls(adapter, law_prior, reranker=reranker)
+        if law_prior is not None:
+            classes = {law: i for i, law in enumerate(law_prior.laws)}
+            law_of = {info.id: info.law for info in documents}
+            learned.law_class = np.array(
+                [
+                    classes.get(law_of.get(doc_id, ""), -1) if from_collection(doc_id) else -1
+                    for doc_id, _, _ in article_keys
+                ],
+                dtype=np.int64,
+            )
+        return learned
+
+    def law_probabilities(self, question: str) -> np.ndarray | None:
+        """Per article, the law prior's probability of its law (0 outside the prior's laws); None without a prior."""
         if self.law_prior is None:
             return None
         probabilities = np.append(self.law_prior.probabilities(question), 0.0)  # class -1 → 0
-        return weight * probabilities[self.law_class].astype(np.float32)
+        return probabilities[self.law_class].astype(np.float32)
 
 
 def load_learned(
     config: Config, encoder: Encoder, article_keys: Sequence[tuple[str, int, int]], documents: Sequence[DocumentInfo]
 ) -> Learned:
-    """The adapter and the law prior, for corpora with national law.
+    """The adapter, the law prior and the reranker, for corpora with national law.
 
-    Both were fitted on questions answered from national law. Policy documents (flat files, not collection
+    All were fitted on questions answered from national law. Policy documents (flat files, not collection
     entries like 社会法/劳动合同法) are searched without them: the adapter cost SME questions 0.05-0.07 R@1.
     """
     if not any(from_collection(doc_id) for doc_id, _, _ in article_keys):
         return Learned()
-    learned = Learned(get_adapter(config, encoder), get_law_prior(config))
-    if learned.law_prior is not None:  # each collection article points at its law's class (-1: none)
-        classes = {law: i for i, law in enumerate(learned.law_prior.laws)}
-        law_of = {info.id: info.law for info in documents}
-        learned.law_class = np.array(
-            [
-                classes.get(law_of.get(doc_id, ""), -1) if from_collection(doc_id) else -1
-                for doc_id, _, _ in article_keys
-            ],
-            dtype=np.int64,
-        )
-    return learned
+    return Learned.for_corpus(
+        get_adapter(config, encoder),
+        get_law_prior(config),
+        load_reranker(learned_file(config, config.search.reranker)),
+        article_keys,
+        documents,
+    )

@@ -7,6 +7,7 @@ references (policy_corpus/references.py). `Searcher` ranks with them.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from .fusion import (
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_texts
+from .rerank import ArticleFacts, features, reorder
 from .tiers import RAW_CANDIDATES, Tiers
 from .units import article_places, condensed, query_text
 
@@ -74,6 +76,7 @@ class Searcher:
         self.article_index = {key: index for index, key in enumerate(self.article_keys)}
         self.learned = load_learned(config, self.encoder, self.article_keys, self.documents)
         self.adapter, self.law_prior = self.learned.adapter, self.learned.law_prior
+        self.reranker = self.learned.reranker
         self.tiers = Tiers.split(
             self.article_keys,
             self.documents,
@@ -101,6 +104,8 @@ class Searcher:
             self.index_folder.unit_article[self._units_by_article], np.arange(len(self.article_keys) + 1)
         )
         self._unit_examples = self._examples_by_place()
+        if self.reranker is not None:
+            self.facts  # noqa: B018 (built now, not in the first answer)
         faiss.omp_set_num_threads(max(1, config.embeddings.threads))
 
     def _examples_by_place(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -115,6 +120,13 @@ class Searcher:
             rows = folder.example_article[placed] == article
             found[article] = (vectors[rows], folder.example_paragraph[placed][rows], folder.example_item[placed][rows])
         return found
+
+    @functools.cached_property
+    def facts(self) -> ArticleFacts:
+        """What the reranker reads of each article (built on first use: only corpora with national law rerank)."""
+        has_examples = np.zeros(len(self.article_keys), dtype=bool)
+        has_examples[self.index_folder.articles_with_examples] = True
+        return ArticleFacts(self.article_keys, self.documents, has_examples)
 
     @classmethod
     def load(cls, folder: Path, config: Config, store: Store) -> Searcher:
@@ -256,6 +268,8 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         lexical = self.index_folder.bm25.scores(question)
+        example_words = self._example_words(question)
+        law = self.learned.law_probabilities(question)
         raw = self.encoder.encode([query_text(question)])
         found = self._search_units(raw if self.adapter is None else self.adapter.apply(raw), CANDIDATES)
         # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
@@ -264,33 +278,67 @@ class Searcher:
         ranked_lexical = lexical
         if self.adapter is None:
             self._add_examples(dense, raw)
-            ranked_lexical = self._with_example_words(lexical, question)
+            ranked_lexical = self._with_example_words(lexical, example_words)
         else:
             # beside national law the policy documents' examples count in their own search (_lead_with_primary);
             # national law's count here by their words only: their vectors (question to question) are not on the
             # adapted question's scale, and pulled public questions to the few articles that have examples
-            ranked_lexical = self._with_example_words(lexical, question, among=~self.tiers.is_primary)
+            ranked_lexical = self._with_example_words(lexical, example_words, among=~self.tiers.is_primary)
         scored = fuse(
             dense,
             best_unit,
             ranked_lexical,
             mode,
             self.settings.dense_weight,
-            bonus=self._bonus(question),
+            bonus=self._bonus(law),
             unembedded=self.unembedded,
         )
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.tiers.articles is not None:
-            scored = self._lead_with_primary(question, raw, found_raw, lexical, mode, scored)
+            scored = self._lead_with_primary(question, raw, found_raw, lexical, example_words, mode, scored)
         scored = put_first(self.references(question), scored)
         scored.vector = raw
+        if self.reranker is not None and mode == "hybrid":
+            scored = self._rerank(question, scored, lexical, example_words, law)
         return scored
 
-    def _bonus(self, question: str) -> np.ndarray:
+    def _rerank(
+        self, question: str, scored: Scored, lexical: np.ndarray, example_words: np.ndarray, law: np.ndarray | None
+    ) -> Scored:
+        """National law's first candidates reordered by the reranker (embeddings/rerank.py), the articles the
+        question names and the policy documents' lead staying first and the policy documents where they are."""
+        movable, rows = self._rerank_rows(question, scored, self.reranker.depth, lexical, example_words, law)
+        return reorder(scored, movable, self.reranker.score(rows)) if len(movable) > 1 else scored
+
+    def rerank_rows(self, question: str, scored: Scored, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """The positions among `scored`'s first `depth` that the reranker may move, and their feature rows (for
+        fitting it: embeddings/train_reranker.py)."""
+        law = self.learned.law_probabilities(question)
+        lexical = self.index_folder.bm25.scores(question)
+        return self._rerank_rows(question, scored, depth, lexical, self._example_words(question), law)
+
+    def _rerank_rows(
+        self,
+        question: str,
+        scored: Scored,
+        depth: int,
+        lexical: np.ndarray,
+        example_words: np.ndarray,
+        law: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        positions = np.arange(min(depth, len(scored.articles)))
+        movable = positions[
+            (positions >= max(scored.named, scored.lead)) & ~self.tiers.is_primary[scored.articles[positions]]
+        ]
+        rows = features(question, scored, movable, lexical, example_words, law, self.facts, self.index_folder.bm25)
+        return movable, rows
+
+    def _bonus(self, law: np.ndarray | None) -> np.ndarray:
         """Per article, added to the fused score of the whole corpus: the policy documents' boost, and national
-        law's share of the law prior."""
-        prior = self.learned.prior_bonus(question, self.settings.law_prior_weight)
-        return self.tiers.boost if prior is None else self.tiers.boost + prior
+        law's share of the law prior (`law`: per article, the probability of its law)."""
+        if law is None:
+            return self.tiers.boost
+        return self.tiers.boost + np.float32(self.settings.law_prior_weight) * law
 
     def _lead_with_primary(
         self,
@@ -298,6 +346,7 @@ class Searcher:
         raw: np.ndarray,
         found_raw: tuple[np.ndarray, np.ndarray],
         lexical: np.ndarray,
+        example_words: np.ndarray,
         mode: str,
         scored: Scored,
     ) -> Scored:
@@ -314,7 +363,7 @@ class Searcher:
         primary = fuse(
             dense,
             best_unit,
-            self._with_example_words(lexical, question),
+            self._with_example_words(lexical, example_words),
             mode,
             self.settings.dense_weight,
             pool=self.tiers.articles,
@@ -349,16 +398,20 @@ class Searcher:
         scores, units = index.search(vector, min(count, index.ntotal))
         return scores[0], units[0]
 
-    def _with_example_words(self, lexical: np.ndarray, question: str, among: np.ndarray | None = None) -> np.ndarray:
+    def _example_words(self, question: str) -> np.ndarray:
+        """Per article, the BM25 of its example questions' words (zero for an article without examples)."""
+        scores = np.zeros(len(self.article_keys), dtype=np.float32)
+        if self.index_folder.example_words is not None:
+            scores[self.index_folder.articles_with_examples] = self.index_folder.example_words.scores(question)
+        return scores
+
+    def _with_example_words(
+        self, lexical: np.ndarray, example_words: np.ndarray, among: np.ndarray | None = None
+    ) -> np.ndarray:
         """Each article's BM25 plus its example questions' (a second field of the article, weighted lower: the
         examples paraphrase what the law says in its own words); only for the articles `among` marks, if given."""
-        if self.index_folder.example_words is None:
-            return lexical
-        total = lexical.copy()
-        rows = self.index_folder.articles_with_examples
-        added = self.settings.example_words_weight * self.index_folder.example_words.scores(question)
-        total[rows] += added if among is None else added * among[rows]
-        return total
+        added = self.settings.example_words_weight * example_words
+        return lexical + (added if among is None else added * among)
 
     def _add_examples(
         self, dense_by_article: dict[int, float], vector: np.ndarray, among: np.ndarray | None = None

@@ -102,6 +102,11 @@ class SearchSettings(Section):
         path=True,
     )
     law_prior_weight: float = setting(1.0, "national-law articles get this × P(their law | question)", ge=0)
+    reranker: str = setting(
+        "embeddings/adapters/reranker.json",
+        "reorders national law's first candidates by what the fused score does not weigh (make train); off = none",
+        path=True,
+    )
     examples: str = setting(
         "policy_corpus/examples",
         "owners' example questions per article, searched beside its text; off = none (POLICYBOT_EXAMPLES)",

@@ -1,14 +1,17 @@
 """What `make train` learns from public questions: the query adapter (fitted on question vectors against
-frozen article vectors, used only where it was fitted for) and the law prior."""
+frozen article vectors, used only where it was fitted for), the law prior and the reranker."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 
 from embeddings.adapter import QueryAdapter, fit, load_adapter
+from embeddings.fusion import Scored
 from embeddings.lawprior import LawPrior, fit_law_prior
+from embeddings.rerank import FEATURES, fit_reranker, load_reranker, reorder
 
 from .conftest import DEV_QUESTIONS
 
@@ -118,3 +121,37 @@ def test_law_prior_learns_which_law_such_questions_go_to(tmp_path):
     loaded = LawPrior.load(tmp_path / "laws.npz")
     for question in new:
         assert np.allclose(loaded.probabilities(question), prior.probabilities(question), atol=1e-3)
+
+
+def test_reranker_learns_what_the_fused_score_misses_and_round_trips(tmp_path, caplog):
+    """Candidates whose answer is often second by the fused score but holds all of the question's words: fitted, the
+    reranker puts such an answer first, and reads back the same from its file."""
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(60):
+        rows = rng.normal(size=(10, len(FEATURES)))
+        rows[:, FEATURES.index("rank")] = np.log1p(np.arange(10))
+        answer = int(rng.integers(0, 3))
+        rows[answer, FEATURES.index("cover_tok")] += 3.0
+        groups.append((rows, np.arange(10) == answer))
+    reranker = fit_reranker(groups)
+    firsts = [int(np.argmax(reranker.score(rows))) == int(np.argmax(gold)) for rows, gold in groups]
+    assert np.mean(firsts) > 0.9
+    reranker.save(tmp_path / "reranker.json")
+    loaded = load_reranker(tmp_path / "reranker.json")
+    assert np.allclose(loaded.score(groups[0][0]), reranker.score(groups[0][0]))
+    row = json.loads((tmp_path / "reranker.json").read_text())
+    (tmp_path / "old.json").write_text(json.dumps(row | {"features": row["features"][:-1]}))
+    with caplog.at_level(logging.WARNING):
+        assert load_reranker(tmp_path / "old.json") is None
+    assert "make train" in caplog.text
+
+
+def test_reorder_moves_only_the_positions_given_and_keeps_the_scores():
+    scored = Scored(
+        np.array([7, 3, 5, 9]), np.array([4.0, 3.0, 2.0, 1.0]), np.zeros(4), np.array([1.0, 2.0, 3.0, 4.0]), {}
+    )
+    moved = reorder(scored, np.array([1, 3]), np.array([0.0, 1.0]))
+    assert moved.articles.tolist() == [7, 9, 5, 3]
+    assert moved.fused.tolist() == [4.0, 3.0, 2.0, 1.0]
+    assert moved.lexical.tolist() == [1.0, 4.0, 3.0, 2.0]  # each article keeps its own

@@ -155,6 +155,7 @@ def test_owner_worded_labour_question_is_not_captured_by_the_policy_documents(na
 
 def test_national_law_is_searched_with_the_query_adapter(national):
     assert national.searcher.adapter is not None and national.searcher.law_prior is not None
+    assert national.searcher.reranker is not None
     answer = national.ask("老板让我试用期干了半年还不转正，合法吗？")
     assert not answer.abstained
     assert any(c.doc_id == "社会法/劳动合同法(2012-12-28)" and c.article.number == 19 for c in answer.citations)
@@ -172,6 +173,35 @@ def test_query_adapter_can_be_turned_off_from_the_environment(national):
     config = load_config(PROJECT / "config.yaml", environ={"POLICYBOT_QUERY_ADAPTER": "off"})
     assert get_adapter(config, get_encoder(config)) is None
     assert get_adapter(load_config(PROJECT / "config.yaml", environ={}), get_encoder(config)) is not None
+
+
+def test_the_reranker_leaves_named_articles_and_the_policy_documents_where_they_are(national):
+    """It reorders national law's candidates among themselves: a named article stays first, and a policy document
+    that leads keeps its place."""
+    searcher, moved = national.searcher, 0
+    for question in (
+        "劳动合同法第三十条是怎么规定的",
+        "银行贷款到期了，能不能不还本金直接续贷？",
+        "员工离职要提前几天说",
+    ):
+        reranked = searcher.score(question)
+        searcher.reranker, kept = None, searcher.reranker
+        try:
+            plain = searcher.score(question)
+        finally:
+            searcher.reranker = kept
+        assert reranked.fused.tolist() == plain.fused.tolist()
+        moved += reranked.articles[:40].tolist() != plain.articles[:40].tolist()
+        primary = searcher.tiers.is_primary
+        assert (primary[reranked.articles] == primary[plain.articles]).all()
+        assert (reranked.articles[primary[reranked.articles]] == plain.articles[primary[plain.articles]]).all()
+        assert (
+            reranked.articles[: max(plain.named, plain.lead)].tolist()
+            == plain.articles[: max(plain.named, plain.lead)].tolist()
+        )
+        assert sorted(reranked.articles[:40].tolist()) == sorted(plain.articles[:40].tolist())
+    assert moved  # it did reorder national law somewhere
+    assert searcher.article_keys[int(searcher.score("劳动合同法第三十条是怎么规定的").articles[0])][1] == 30
 
 
 def test_national_law_that_matches_better_is_cited_beside_a_policy_document(national):
