@@ -107,17 +107,16 @@ class BM25:
         return cls(weights, stats)
 
 
-def score_texts(texts: list[str], query: str, stats: Statistics, b: float | None = None) -> np.ndarray:
-    """BM25 of a few `texts` (an article's paragraphs) for the query, on a collection's scale (`stats`; `b`: another
-    length normalisation); in plain Python, without building an index: for a handful of short texts that is many
-    times faster."""
+def score_tokens(texts: list[list[str]], query: str, stats: Statistics, b: float | None = None) -> np.ndarray:
+    """BM25 of a few tokenized texts (an article's paragraphs) for the query, on a collection's scale (`stats`; `b`:
+    another length normalisation); in plain Python, without building an index: for a handful of short texts that is
+    many times faster."""
     b = stats.b if b is None else b
     wanted = {token: stats.idf[stats.vocabulary[token]] for token in set(tokenize(query)) if token in stats.vocabulary}
     scores = np.zeros(len(texts), dtype=np.float32)
     if not wanted:
         return scores
-    for row, text in enumerate(texts):
-        tokens = tokenize(text)
+    for row, tokens in enumerate(texts):
         norm = stats.k1 * (1 - b + b * len(tokens) / max(stats.average_length, 1.0))
         counts = Counter(token for token in tokens if token in wanted)
         scores[row] = sum(wanted[t] * tf * (stats.k1 + 1) / (tf + norm) for t, tf in counts.items())

@@ -40,7 +40,7 @@ from .fusion import (
 )
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
-from .lexical import score_texts
+from .lexical import score_tokens, tokenize
 from .rerank import ArticleFacts, features, reorder
 from .tiers import RAW_CANDIDATES, Tiers
 from .units import article_places, condensed, query_text
@@ -104,6 +104,8 @@ class Searcher:
             self.index_folder.unit_article[self._units_by_article], np.arange(len(self.article_keys) + 1)
         )
         self._unit_examples = self._examples_by_place()
+        # per searcher, not per class: a class-wide cache would keep every corpus version ever served in memory
+        self._places_in_words = functools.lru_cache(maxsize=4096)(self._read_places)
         if self.reranker is not None:
             self.facts  # noqa: B018 (built now, not in the first answer)
         faiss.omp_set_num_threads(max(1, config.embeddings.threads))
@@ -234,23 +236,25 @@ class Searcher:
     def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:
         """The paragraph or item of article `index` whose words match the question best (BM25 on the corpus' scale),
         as its units would be; (None, None) when none matches or the article is one paragraph."""
-        article = self._article(index)
-        places = article_places(article)
+        places, tokens = self._places_in_words(index)
         if not places:
             return None, None
-        # a paragraph with items is scored by its lead-in alone: its full text holds every item's words, so it would
-        # always outscore the one item that answers
-        lead_ins = {paragraph.number: paragraph.text for paragraph in article.paragraphs if paragraph.items}
-        places = [
-            (paragraph, item, lead_ins[paragraph] if item is None and paragraph in lead_ins else text)
-            for paragraph, item, text in places
-        ]
         # without length normalisation: the paragraph that states the rule in full is not outscored by a short one
         # that repeats a word or two of it
-        scores = score_texts([text for _, _, text in places], question, self.index_folder.bm25.stats, b=0.0)
+        scores = score_tokens(tokens, question, self.index_folder.bm25.stats, b=0.0)
         best = int(np.argmax(scores))
-        paragraph, item, _ = places[best]
+        paragraph, item = places[best]
         return (paragraph, item) if scores[best] > 0 else (None, None)
+
+    def _read_places(self, index: int) -> tuple[list[tuple[int, int | None]], list[list[str]]]:
+        """The paragraphs and items of article `index` a citation can point at, and the words of each: a paragraph
+        with items by its lead-in alone (its full text holds every item's words, so it would always outscore the
+        one item that answers)."""
+        article = self._article(index)
+        lead_ins = {paragraph.number: paragraph.text for paragraph in article.paragraphs if paragraph.items}
+        places = article_places(article)
+        texts = [lead_ins[p] if i is None and p in lead_ins else text for p, i, text in places]
+        return [(p, i) for p, i, _ in places], [tokenize(text) for text in texts]
 
     def _split_units(self, index: int) -> np.ndarray:
         """The paragraph and item units of article `index` (none for an article indexed whole only)."""
