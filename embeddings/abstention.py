@@ -56,11 +56,13 @@ FIGURE_ASKED = re.compile(
     r"多少|(?<![这那近前头后了])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料"
 )
 # A question asking for business advice rather than a rule: a recommendation or ranking (哪家最便宜, 哪个牌子好,
-# 推荐一下), an opinion (你觉得…好吗, 好听吗), whether a trade pays (还赚钱吗), the price of goods (多少钱一斤), or
-# marketing know-how (怎么提高销量, 文案). No provision answers it, however close its words come to one (银行, 招聘).
+# 推荐一下), an opinion (你觉得…好吗, 好听吗), whether a trade or a place pays (还赚钱吗, 哪儿生意更好), the price of
+# goods (多少钱一斤), a forecast (明年会涨到多少), or marketing know-how (怎么提高销量, 文案). No provision answers
+# it, however close its words come to one (银行, 招聘).
 ASKS_FOR_ADVICE = re.compile(
-    r"哪家.{0,10}(?:便宜|靠谱|划算)|哪个.{0,6}(?:牌子|品牌|平台).{0,6}(?:好|最)|推荐(?:一下|个|几个|一款)"
-    r"|你觉得.{0,12}(?:好|行|怎么样)|好听吗|好看吗|(?:还)?赚钱吗|能赚多少|多少钱一(?:斤|个|件|平)"
+    r"哪家.{0,12}(?:便宜|靠谱|划算|最)|哪个.{0,6}(?:牌子|品牌|平台).{0,6}(?:好|最)|推荐(?:一下|一个|个|几个|一款)"
+    r"|你觉得.{0,12}(?:好|行|怎么样)|好听吗|好看吗|(?:还)?赚钱吗|能赚多少|多少钱?一(?:斤|个|件|平)|生意更好"
+    r"|(?:明年|以后|将来).{0,12}会(?:涨|降)到?多少"
     r"|怎么(?:才能)?(?:提高|提升|增加|吸引|做好|做大|引流|起号|涨粉|打广告)|营销(?:技巧|方案|策略)|文案|转化率"
 )
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")

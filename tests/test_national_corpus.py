@@ -235,7 +235,16 @@ def test_a_question_a_little_below_the_floor_is_answered_when_its_words_match(na
 
 
 @pytest.mark.parametrize(
-    "question", ["怎么才能吸引更多年轻顾客来店里", "公司想招人，哪个招聘平台最好用", "附近哪家律师事务所比较靠谱"]
+    "question",
+    [
+        "怎么才能吸引更多年轻顾客来店里",
+        "公司想招人，哪个招聘平台最好用",
+        "附近哪家律师事务所比较靠谱",
+        "推荐一个好用的记账软件",
+        "哪家物流公司发大件最省钱",
+        "奶茶店开在商场里还是街边生意更好",
+        "明年店面房租会涨到多少",
+    ],
 )
 def test_business_advice_is_declined(national, question):
     """Marketing know-how, a recommendation: no provision answers it, however close its words come to one (招人)."""
