@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from bot.assistant import Assistant
-from embeddings.abstention import NEAR_FLOOR
+from embeddings.abstention import ASKS_FOR_ADVICE, NEAR_FLOOR
 from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
 from policy_corpus.errors import UnknownDocumentError
@@ -232,6 +232,12 @@ def test_a_question_a_little_below_the_floor_is_answered_when_its_words_match(na
         assert (declined is None) == answered, question
         far_below = dataclasses.replace(abstention, floor=scored.closeness + 2 * NEAR_FLOOR)
         assert far_below.decline(scored, question, lambda index: searcher.article(index).text) is not None
+
+
+def test_a_question_of_which_court_is_not_taken_for_advice():
+    """哪家…最 asks for a recommendation when it is about price or quality, not when it is about jurisdiction."""
+    assert ASKS_FOR_ADVICE.search("哪家银行的贷款利息最低")
+    assert not ASKS_FOR_ADVICE.search("合同纠纷，哪家法院管辖最合适")
 
 
 @pytest.mark.parametrize(
