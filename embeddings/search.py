@@ -41,7 +41,7 @@ from .fusion import (
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_tokens, tokenize
-from .rerank import ArticleFacts, features, reorder
+from .rerank import FEATURES, ArticleFacts, features, reorder
 from .tiers import RAW_CANDIDATES, Tiers
 from .units import article_places, condensed, query_text
 
@@ -334,6 +334,8 @@ class Searcher:
         movable = positions[
             (positions >= max(scored.named, scored.lead)) & ~self.tiers.is_primary[scored.articles[positions]]
         ]
+        if len(movable) == 0:
+            return movable, np.zeros((0, len(FEATURES)))
         rows = features(question, scored, movable, lexical, example_words, law, self.facts, self.index_folder.bm25)
         return movable, rows
 
