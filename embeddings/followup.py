@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .abstention import ASKS_FOR_ADVICE
+
 # Openings that point back: 那/那么/那要是, 还有, 要是/如果 (a changed circumstance), 这个/那个 (the thing just discussed)
 POINTS_BACK = re.compile(
     r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|另外|再问一下|再问|要是|如果|假如|万一|换成|换了|这个|这种|这样|"
@@ -57,8 +59,10 @@ class Resolved:
 
     def remembered(self, abstained: bool, document: str | None) -> tuple[str, str | None] | None:
         """What the conversation keeps once this message is answered: the text searched and the document the
-        answer cited first (`document`); None when a follow-up nothing answers leaves the context as it was."""
-        if abstained and self.with_context:
+        answer cited first (`document`); None when a follow-up nothing answers, or a request for advice, leaves the
+        context as it was."""
+        if abstained and (self.with_context or ASKS_FOR_ADVICE.search(self.message)):
+            # a request for business advice is not a question about the law: the next message does not lean on it
             return None
         return self.query, None if abstained else document
 

@@ -90,6 +90,16 @@ def test_chatter_after_a_question_is_not_taken_for_a_follow_up(assistant):
     assert not follow_up.abstained and follow_up.context_topic == "金融机构支持"
 
 
+def test_a_request_for_advice_is_declined_and_not_taken_as_the_question_to_follow(assistant):
+    from bot.conversation import Conversation
+
+    conversation = Conversation(assistant)
+    conversation.ask(LOAN_QUESTION, chat_id=10)
+    assert conversation.ask("推荐一个好用的记账软件", chat_id=10).answer.abstained
+    follow_up = conversation.ask("那担保呢？", chat_id=10).answer
+    assert not follow_up.abstained and follow_up.context_topic == "金融机构支持"
+
+
 def test_a_figure_the_documents_do_not_state_is_declined_naming_the_nearest_provisions(assistant):
     from bot.render import plain_answer
 
