@@ -46,13 +46,13 @@ bench-scale: setup
 
 # Refit the query adapter on the STARD questions (a fixed 20% held out): the national collection is
 # ingested into data/national first (~10 min the first time), then fitting takes a minute. embeddings/train.py
-# Then the reranker, on the default install in data (documents and national law, as served; ingested if missing):
+# Then the reranker, on the default install in data (documents and national law as served, completely embedded):
 # cross-fitting four adapters takes ~25 min. embeddings/train_reranker.py
 train: setup
 	HF_HUB_OFFLINE=1 POLICYBOT_DATA_DIR=data/national $(BIN)/policybot ingest --if-missing \
 		--corpus policy_corpus/national/lawrefbook-national.tar.gz
 	HF_HUB_OFFLINE=1 $(BIN)/python -m embeddings.train --data data/national
-	HF_HUB_OFFLINE=1 $(BIN)/policybot ingest --if-missing
+	HF_HUB_OFFLINE=1 $(BIN)/policybot ingest
 	HF_HUB_OFFLINE=1 $(BIN)/python -m embeddings.train_reranker --data data
 
 lint: setup
