@@ -1,8 +1,8 @@
 """Hybrid search: dense (FAISS) and lexical (BM25) rankings fused into one, with abstention.
 
-The pieces live beside it: the index folder (index_folder.py), the adapter and law prior (learned.py), fusion
-(fusion.py), the policy documents beside national law (tiers.py), abstention (abstention.py), and article
-references (policy_corpus/references.py). `Searcher` ranks with them.
+The pieces live beside it: the index folder (index_folder.py), the adapter, law prior and reranker (learned.py,
+rerank.py), fusion (fusion.py), the policy documents beside national law (tiers.py), abstention (abstention.py), and
+article references (policy_corpus/references.py). `Searcher` ranks with them.
 """
 
 from __future__ import annotations
