@@ -1130,7 +1130,6 @@ class BotApiStub:
     def _api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
         doc = params.get("document")
-        fields: dict[str, Any] = {}
         content: bytes | None = None
         if isinstance(doc, dict):
             content = doc["content"]
@@ -1153,12 +1152,7 @@ class BotApiStub:
                 document["file_size"] = len(content)
         else:
             raise ApiError("Bad Request: there is no document in the request")
-        fields["document"] = document
-        entities: list[dict[str, Any]] = []
-        if params.get("caption"):
-            fields["caption"], entities = self._formatted(params, "caption", MAX_CAPTION_LENGTH)
-        markup = self._reply_markup(params)
-        message = self._new_bot_message(chat_id, fields, entities, "caption_entities", markup)
+        message = self._captioned(chat_id, params, {"document": document})
         self._sent_documents.append(
             {
                 "chat_id": chat_id,
@@ -1195,11 +1189,7 @@ class BotApiStub:
                 "file_size": len(content or b""),
             }
         ]
-        fields: dict[str, Any] = {"photo": sizes}
-        entities: list[dict[str, Any]] = []
-        if params.get("caption"):
-            fields["caption"], entities = self._formatted(params, "caption", MAX_CAPTION_LENGTH)
-        message = self._new_bot_message(chat_id, fields, entities, "caption_entities", self._reply_markup(params))
+        message = self._captioned(chat_id, params, {"photo": sizes})
         self._sent_photos.append(
             {
                 "chat_id": chat_id,
@@ -1215,8 +1205,10 @@ class BotApiStub:
         return message
 
     def _generic_send(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = self._chat_id(params)
-        fields: dict[str, Any] = {}
+        return self._captioned(self._chat_id(params), params, {})
+
+    def _captioned(self, chat_id: int, params: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """A bot message with `fields` (a document, a photo) and the request's caption, if any."""
         entities: list[dict[str, Any]] = []
         if params.get("caption"):
             fields["caption"], entities = self._formatted(params, "caption", MAX_CAPTION_LENGTH)
