@@ -81,6 +81,13 @@ class BM25:
             return np.zeros(self.weights.shape[0], dtype=np.float32)
         return np.asarray(self.weights[:, ids].sum(axis=1)).ravel()
 
+    def token_share(self, query: str) -> np.ndarray:
+        """Per document, the share of the query's distinct tokens (those the collection knows) it holds at all."""
+        ids = [self.stats.vocabulary[t] for t in set(tokenize(query)) if t in self.stats.vocabulary]
+        if not ids:
+            return np.zeros(self.weights.shape[0])
+        return np.bincount(self.weights[:, ids].indices, minlength=self.weights.shape[0]) / len(ids)
+
     def save(self, folder: Path, name: str = "bm25") -> None:
         """Uncompressed arrays, so that loading can memory-map them."""
         folder.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ import numpy as np
 from policy_corpus.store import DocumentInfo
 
 from .fusion import Scored
-from .lexical import BM25, tokenize
+from .lexical import BM25
 
 logger = logging.getLogger(__name__)
 
@@ -149,11 +149,6 @@ def features(
             float(len(title) >= 2 and title[:4] in question),
         )
     by_title = np.array([titles[document] for document in facts.document[articles].tolist()]).reshape(-1, 2)
-    ids = sorted({bm25.stats.vocabulary[t] for t in tokenize(question) if t in bm25.stats.vocabulary})
-    cover = np.zeros(len(rows))
-    if ids:
-        present = np.bincount(bm25.weights[:, ids].indices, minlength=bm25.weights.shape[0])
-        cover = present[articles] / len(ids)
     return np.column_stack(
         [
             np.log1p(rows),
@@ -166,7 +161,7 @@ def features(
             np.zeros(len(rows)) if prior is None else prior[articles],
             facts.static[articles, 1:],
             by_title,
-            cover,
+            bm25.token_share(question)[articles],
         ]
     ).astype(np.float64)
 
