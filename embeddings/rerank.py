@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -173,17 +173,7 @@ def reorder(scored: Scored, movable: np.ndarray, scores: np.ndarray) -> Scored:
         return scored
     order = np.arange(len(scored.articles))
     order[movable] = movable[np.argsort(-scores, kind="stable")]
-    return Scored(
-        scored.articles[order],
-        scored.fused,
-        scored.dense[order],
-        scored.lexical[order],
-        scored.best_unit,
-        named=scored.named,
-        closeness=scored.closeness,
-        lead=scored.lead,
-        vector=scored.vector,
-    )
+    return replace(scored, articles=scored.articles[order], dense=scored.dense[order], lexical=scored.lexical[order])
 
 
 def fit_reranker(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 1.0, depth: int = 40) -> Reranker:

@@ -312,7 +312,7 @@ class Searcher:
         """National law's first candidates reordered by the reranker (embeddings/rerank.py), the articles the
         question names and the policy documents' lead staying first and the policy documents where they are."""
         movable, rows = self._rerank_rows(question, scored, self.reranker.depth, lexical, example_words, law)
-        return reorder(scored, movable, self.reranker.score(rows)) if len(movable) > 1 else scored
+        return reorder(scored, movable, self.reranker.score(rows))
 
     def rerank_rows(self, question: str, scored: Scored, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """The positions among `scored`'s first `depth` that the reranker may move, and their feature rows (for
