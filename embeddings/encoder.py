@@ -167,6 +167,9 @@ class Encoder:
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        # undecodable bytes arrive as lone surrogates (a terminal's surrogateescape, JSON's \udcff), which the
+        # tokenizers refuse: they are read as replacement characters
+        texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
         batch_size = batch_size or self.batch_size
         if self.session is not None:
             return self._encode_onnx(texts, batch_size)

@@ -121,6 +121,15 @@ def test_fuzzed_messages_all_get_an_answer(assistant):
         assert reply != ERROR_TEXT and (reply or not text.strip()), repr(text[:40])
 
 
+def test_undecodable_bytes_typed_in_the_terminal_get_an_answer(assistant):
+    """Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape), and JSON can carry them too: the
+    tokenizer rejects those, so the encoder reads them as replacement characters."""
+    conversation = Conversation(assistant)
+    for text in ("\udcff乱码", "\x00\x01\udcff\udcfe", "贷款续贷\udc80可以吗"):
+        reply = respond(conversation, text)
+        assert reply and reply != ERROR_TEXT, repr(text)
+
+
 # ---------------------------------------------------------------- rate limits in the real Application
 
 DEFAULT_RATE_LIMIT = (4, 10.0)  # config.yaml: telegram.rate_limit_count per rate_limit_seconds
