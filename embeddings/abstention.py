@@ -181,9 +181,12 @@ class Abstention:
         article_text: Callable[[int], str],
     ) -> bool:
         """A follow-up abstains only when the message alone and the two questions together (`both`) both would.
-        The figure rule reads the message itself: a figure the earlier question asked for is not asked again."""
+        The figure and advice rules read the message itself: a figure the earlier question asked for is not asked
+        again, and a request for advice is one whatever it follows."""
         if not self.should_abstain(alone, message, article_text):
             return False
+        if ASKS_FOR_ADVICE.search(message):
+            return True
         if len(together.articles) == 0:
             return True
         if together.named or together.lead:

@@ -98,6 +98,7 @@ def test_a_request_for_advice_is_declined_and_not_taken_as_the_question_to_follo
     assert conversation.ask("推荐一个好用的记账软件", chat_id=10).answer.abstained
     follow_up = conversation.ask("那担保呢？", chat_id=10).answer
     assert not follow_up.abstained and follow_up.context_topic == "金融机构支持"
+    assert conversation.ask("哪家银行利息最低", chat_id=10).answer.abstained  # advice, whatever it follows
 
 
 def test_a_figure_the_documents_do_not_state_is_declined_naming_the_nearest_provisions(assistant):
