@@ -17,6 +17,7 @@ from policy_corpus.store import DocumentInfo
 from .adapter import QueryAdapter, load_adapter
 from .encoder import Encoder
 from .lawprior import LawPrior
+from .query_tower import tower_encoder
 from .rerank import Reranker, load_reranker
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,12 @@ def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
     return None if path is None else load_adapter(path, config.embeddings.model, encoder.dimension)
 
 
+def get_query_tower(config: Config) -> Encoder | None:
+    """The encoder of the configured query tower, if set and tuned from this encoder's model."""
+    path = learned_file(config, config.embeddings.query_tower)
+    return None if path is None else tower_encoder(path, config.embeddings)
+
+
 def get_law_prior(config: Config) -> LawPrior | None:
     """The configured law prior, if set and readable."""
     path = learned_file(config, config.search.law_prior)
@@ -49,12 +56,23 @@ def get_law_prior(config: Config) -> LawPrior | None:
 
 @dataclass
 class Learned:
-    """The adapter, the law prior and the reranker one corpus version is searched with (None: without)."""
+    """The adapter (or the query tower), the law prior and the reranker one corpus version is searched with
+    (None: without)."""
 
     adapter: QueryAdapter | None = None
     law_prior: LawPrior | None = None
     law_class: np.ndarray | None = None  # each article's law's class in the prior (-1: none)
     reranker: Reranker | None = None
+    tower: Encoder | None = None
+
+    def tuned_vector(self, text: str, raw: np.ndarray) -> np.ndarray | None:
+        """A question's vector as national law is searched with it (`raw`: the shipped model's): the tower's,
+        else the adapted one; None without either."""
+        if self.tower is not None:
+            return self.tower.encode([text])
+        if self.adapter is not None:
+            return self.adapter.apply(raw)
+        return None
 
     @classmethod
     def for_corpus(
@@ -64,9 +82,10 @@ class Learned:
         reranker: Reranker | None,
         article_keys: Sequence[tuple[str, int, int]],
         documents: Sequence[DocumentInfo],
+        tower: Encoder | None = None,
     ) -> Learned:
         """These parts for a corpus: each collection article points at its law's class in the prior (-1: none)."""
-        learned = cls(adapter, law_prior, reranker=reranker)
+        learned = cls(adapter, law_prior, reranker=reranker, tower=tower)
         if law_prior is not None:
             classes = {law: i for i, law in enumerate(law_prior.laws)}
             law_of = {info.id: info.law for info in documents}
@@ -103,4 +122,5 @@ def load_learned(
         load_reranker(learned_file(config, config.search.reranker)),
         article_keys,
         documents,
+        get_query_tower(config),
     )

@@ -274,13 +274,15 @@ class Searcher:
         lexical = self.index_folder.bm25.scores(question)
         example_words = self._example_words(question)
         law = self.learned.law_probabilities(question)
-        raw = self.encoder.encode([query_text(question)])
-        found = self._search_units(raw if self.adapter is None else self.adapter.apply(raw), CANDIDATES)
+        text = query_text(question)
+        raw = self.encoder.encode([text])
+        tuned = self.learned.tuned_vector(text, raw)
+        found = self._search_units(raw if tuned is None else tuned, CANDIDATES)
         # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
-        found_raw = found if self.adapter is None else self._search_units(raw, RAW_CANDIDATES)
+        found_raw = found if tuned is None else self._search_units(raw, RAW_CANDIDATES)
         dense, best_unit = self._best_per_article(*found)
         ranked_lexical = lexical
-        if self.adapter is None:
+        if tuned is None:
             self._add_examples(dense, raw)
             ranked_lexical = self._with_example_words(lexical, example_words)
         else:

@@ -2,6 +2,7 @@
 questions from the public (STARD).
 
     python -m embeddings.train --data data/national [--questions FILE] [--out FILE] [--law-out FILE]
+                               [--tower-out FILE]
 
 `--data` is a data folder where the national collection has been ingested (`make train` does that
 first): the article vectors are read back from its index, so nothing is embedded here but the questions.
@@ -27,11 +28,13 @@ from policy_corpus.library import Library
 from policy_corpus.sources import from_collection
 
 from .adapter import QueryAdapter, fit
-from .encoder import get_encoder
+from .encoder import get_encoder, resolve_model
 from .examples import read_examples
 from .faiss_index import read_faiss
 from .index_folder import VECTORS, read_units
 from .lawprior import fit_law_prior
+from .query_tower import SETTINGS as TOWER_SETTINGS
+from .query_tower import fit_tower, tower_encoder
 from .units import query_text
 
 logger = logging.getLogger(__name__)
@@ -109,6 +112,29 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def fit_and_save_tower(
+    config, corpus: CorpusVectors, train_rows: list[dict], heldout_rows: list[dict], out: Path
+) -> None:
+    """Tune the query tower on the training rows, save it, and print its held-out dense recall."""
+    started = time.perf_counter()
+    model = config.embeddings.model
+    tower = fit_tower(
+        resolve_model(model),
+        model,
+        [query_text(row["question"]) for row in train_rows],
+        [corpus.gold_units(row) for row in train_rows],
+        corpus.vectors,
+        **TOWER_SETTINGS,
+    )
+    tower.info = {"questions": len(train_rows), "fitted": date.today().isoformat(), **TOWER_SETTINGS}
+    tower.save(out)
+    logger.info("tower tuned in %.0f s, saved %s", time.perf_counter() - started, out)
+    encoder = tower_encoder(out, config.embeddings)
+    if encoder is not None:
+        vectors = encoder.encode([query_text(row["question"]) for row in heldout_rows])
+        print("held-out dense recall with the tower:  ", corpus.dense_recall(vectors, heldout_rows))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="data folder with the national collection ingested")
@@ -116,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, default=ADAPTER)
     parser.add_argument("--law-out", type=Path, default=LAW_PRIOR)
+    parser.add_argument(
+        "--tower-out",
+        type=Path,
+        help="also tune a query tower (embeddings/query_tower.py, ~15 min on 2 cores) and write it here",
+    )
     parser.add_argument(
         "--no-examples",
         action="store_true",
@@ -153,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     logger.info("fitted in %.0f s, saved %s", time.perf_counter() - started, args.out)
     print("held-out dense recall without adapter:", corpus.dense_recall(heldout_vectors, heldout_rows))
     print("held-out dense recall with adapter:   ", corpus.dense_recall(adapter.apply(heldout_vectors), heldout_rows))
+    if args.tower_out is not None:
+        fit_and_save_tower(config, corpus, train_rows, heldout_rows, args.tower_out)
     laws = [{law_of[doc] for doc, _ in row["gold"] if doc in law_of} for row in train_rows]
     prior = fit_law_prior([row["question"] for row in train_rows], laws)
     prior.info = {"questions": len(train_rows), "fitted": date.today().isoformat()}

@@ -5,8 +5,9 @@
 Run after embeddings.train (`make train` runs both): it reads the split that wrote. The reranker weighs the fused
 score against features such as the law prior, so it must not learn from questions the adapter and the prior were
 fitted on: their scores are better on those than on new questions. The training part of the public questions is
-therefore cross-fitted: in each of FOLDS folds, an adapter and a prior are fitted on the other folds (and the
-example questions) and the fold's questions are ranked with them. The owners' development sets, which neither was
+therefore cross-fitted: in each of FOLDS folds, an adapter (or, where embeddings.query_tower is set, a query tower:
+~15 min a fold) and a prior are fitted on the other folds (and the example questions) and the fold's questions are
+ranked with them. The owners' development sets, which neither was
 fitted on, are ranked with the shipped ones. The held-out part is never used; `policybot eval` measures on it.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -25,9 +27,11 @@ from policy_corpus.config import PROJECT_DIR, load_config
 from policy_corpus.library import Library
 
 from .adapter import QueryAdapter, fit
-from .encoder import get_encoder
+from .encoder import get_encoder, resolve_model
 from .lawprior import fit_law_prior
-from .learned import Learned
+from .learned import Learned, learned_file
+from .query_tower import SETTINGS as TOWER_SETTINGS
+from .query_tower import fit_tower, tower_encoder
 from .rerank import fit_reranker
 from .search import Searcher
 from .train import ADAPTER, QUESTIONS, SETTINGS, CorpusVectors, example_rows, read_rows
@@ -90,18 +94,36 @@ def main(argv: list[str] | None = None) -> None:
         training = read_rows(ADAPTER.parent / "splits" / f"{QUESTIONS.stem}.train.jsonl")
         examples = example_rows(config, corpus)
         encoder = get_encoder(config)
+        towers = learned_file(config, config.embeddings.query_tower) is not None
+        folder = tempfile.TemporaryDirectory()
         for fold in range(FOLDS):
             rows = [row for row in training if fold_of(row["question"]) != fold] + examples
-            vectors = encoder.encode([query_text(row["question"]) for row in rows])
-            weight = fit(vectors, [corpus.gold_units(row) for row in rows], corpus.vectors, **SETTINGS)
+            questions = [query_text(row["question"]) for row in rows]
             laws = [{law_of[doc] for doc, _ in row["gold"] if doc in law_of} for row in rows]
             prior = fit_law_prior([row["question"] for row in rows], laws)
-            adapter = QueryAdapter(config.embeddings.model, weight, {})
-            use(searcher, Learned.for_corpus(adapter, prior, None, searcher.article_keys, searcher.documents))
+            adapter, tower = None, None
+            if towers:
+                model = config.embeddings.model
+                fitted = fit_tower(
+                    resolve_model(model),
+                    model,
+                    questions,
+                    [corpus.gold_units(row) for row in rows],
+                    corpus.vectors,
+                    **TOWER_SETTINGS,
+                )
+                fitted.save(Path(folder.name) / f"tower-{fold}.npz")
+                tower = tower_encoder(Path(folder.name) / f"tower-{fold}.npz", config.embeddings)
+            else:
+                vectors = encoder.encode(questions)
+                weight = fit(vectors, [corpus.gold_units(row) for row in rows], corpus.vectors, **SETTINGS)
+                adapter = QueryAdapter(config.embeddings.model, weight, {})
+            use(searcher, Learned.for_corpus(adapter, prior, None, searcher.article_keys, searcher.documents, tower))
             held = [row for row in training if fold_of(row["question"]) == fold]
             groups += candidate_groups(searcher, held)
             logger.info("fold %d: %d questions ranked, %.0f s so far", fold, len(held), time.perf_counter() - started)
         use(searcher, shipped)
+        folder.cleanup()
     reranker = fit_reranker(groups, L2, DEPTH)
     reranker.info = {"questions": len(groups), "l2": L2, "folds": FOLDS, "fitted": date.today().isoformat()}
     reranker.save(args.out)

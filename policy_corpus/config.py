@@ -70,6 +70,12 @@ class EmbeddingSettings(Section):
         "learned from public questions (make train); off = none (POLICYBOT_QUERY_ADAPTER)",
         path=True,
     )
+    query_tower: str = setting(
+        "",
+        'the encoder tuned for questions (make train-tower); used instead of the adapter where set; "" = none '
+        "(POLICYBOT_QUERY_TOWER)",
+        path=True,
+    )
 
 
 class SearchSettings(Section):
@@ -191,6 +197,7 @@ ENVIRONMENT = {
     "POLICYBOT_CORPUS_DIR": ("corpus", "dir"),
     "POLICYBOT_MODEL": ("embeddings", "model"),
     "POLICYBOT_QUERY_ADAPTER": ("embeddings", "query_adapter"),
+    "POLICYBOT_QUERY_TOWER": ("embeddings", "query_tower"),
     "POLICYBOT_EXAMPLES": ("search", "examples"),
     "TELEGRAM_BASE_URL": ("telegram", "base_url"),
     "TELEGRAM_BASE_FILE_URL": ("telegram", "base_file_url"),
