@@ -65,14 +65,21 @@ class Learned:
     reranker: Reranker | None = None
     tower: Encoder | None = None
 
-    def tuned_vector(self, text: str, raw: np.ndarray) -> np.ndarray | None:
-        """A question's vector as national law is searched with it (`raw`: the shipped model's): the tower's,
-        else the adapted one; None without either."""
-        if self.tower is not None:
-            return self.tower.encode([text])
-        if self.adapter is not None:
-            return self.adapter.apply(raw)
-        return None
+    def vectors(self, text: str, encoder: Encoder) -> tuple[np.ndarray, np.ndarray | None]:
+        """A question's vector from the shipped model (`encoder`: closeness and the policy documents read it), and
+        the one national law is searched with; None without an adapter or a tower.
+
+        With both, the mean of the adapted vector and the tower's: on held-out questions it kept the public
+        questions' gain of the tower (R@1 +0.02) without the tower's loss on one of the owners' sets (-0.16)."""
+        raw = encoder.encode([text])
+        adapted = None if self.adapter is None else self.adapter.apply(raw)
+        if self.tower is None:
+            return raw, adapted
+        tuned = self.tower.encode([text])
+        if adapted is not None:
+            tuned = tuned + adapted
+            tuned = (tuned / np.linalg.norm(tuned, axis=1, keepdims=True)).astype(np.float32)
+        return raw, tuned
 
     @classmethod
     def for_corpus(

@@ -275,8 +275,7 @@ class Searcher:
         example_words = self._example_words(question)
         law = self.learned.law_probabilities(question)
         text = query_text(question)
-        raw = self.encoder.encode([text])
-        tuned = self.learned.tuned_vector(text, raw)
+        raw, tuned = self.learned.vectors(text, self.encoder)
         found = self._search_units(raw if tuned is None else tuned, CANDIDATES)
         # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
         found_raw = found if tuned is None else self._search_units(raw, RAW_CANDIDATES)

@@ -5,8 +5,8 @@
 Run after embeddings.train (`make train` runs both): it reads the split that wrote. The reranker weighs the fused
 score against features such as the law prior, so it must not learn from questions the adapter and the prior were
 fitted on: their scores are better on those than on new questions. The training part of the public questions is
-therefore cross-fitted: in each of FOLDS folds, an adapter (or, where embeddings.query_tower is set, a query tower:
-~15 min a fold) and a prior are fitted on the other folds (and the example questions) and the fold's questions are
+therefore cross-fitted: in each of FOLDS folds, an adapter (and, where embeddings.query_tower is set, a query
+tower: ~17 min a fold) and a prior are fitted on the other folds (and the example questions) and the fold's questions are
 ranked with them. The owners' development sets, which neither was
 fitted on, are ranked with the shipped ones. The held-out part is never used; `policybot eval` measures on it.
 """
@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
             questions = [query_text(row["question"]) for row in rows]
             laws = [{law_of[doc] for doc, _ in row["gold"] if doc in law_of} for row in rows]
             prior = fit_law_prior([row["question"] for row in rows], laws)
-            adapter, tower = None, None
+            vectors = encoder.encode(questions)
+            weight = fit(vectors, [corpus.gold_units(row) for row in rows], corpus.vectors, **SETTINGS)
+            adapter, tower = QueryAdapter(config.embeddings.model, weight, {}), None
             if towers:
                 model = config.embeddings.model
                 fitted = fit_tower(
@@ -114,10 +116,6 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 fitted.save(Path(folder.name) / f"tower-{fold}.npz")
                 tower = tower_encoder(Path(folder.name) / f"tower-{fold}.npz", config.embeddings)
-            else:
-                vectors = encoder.encode(questions)
-                weight = fit(vectors, [corpus.gold_units(row) for row in rows], corpus.vectors, **SETTINGS)
-                adapter = QueryAdapter(config.embeddings.model, weight, {})
             use(searcher, Learned.for_corpus(adapter, prior, None, searcher.article_keys, searcher.documents, tower))
             held = [row for row in training if fold_of(row["question"]) == fold]
             groups += candidate_groups(searcher, held)
