@@ -55,8 +55,8 @@ train: setup
 	HF_HUB_OFFLINE=1 $(BIN)/policybot ingest
 	HF_HUB_OFFLINE=1 $(BIN)/python -m embeddings.train_reranker --data data
 
-# The query tower (embeddings/query_tower.py): the encoder tuned for questions on the same questions as the adapter,
-# ~15 min more on 2 cores; searched with when embeddings.query_tower names the file. embeddings/train.py
+# The query tower (embeddings/query_tower.py): the encoder tuned for questions on the same questions as the adapter
+# (which is refitted too, as by make train), ~17 min more on 2 cores; used when embeddings.query_tower names the file.
 train-tower: setup
 	HF_HUB_OFFLINE=1 POLICYBOT_DATA_DIR=data/national $(BIN)/policybot ingest --if-missing \
 		--corpus policy_corpus/national/lawrefbook-national.tar.gz

@@ -56,7 +56,7 @@ def get_law_prior(config: Config) -> LawPrior | None:
 
 @dataclass
 class Learned:
-    """The adapter (or the query tower), the law prior and the reranker one corpus version is searched with
+    """The adapter, the query tower, the law prior and the reranker one corpus version is searched with
     (None: without)."""
 
     adapter: QueryAdapter | None = None

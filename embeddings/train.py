@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from policy_corpus.config import PROJECT_DIR, load_config
+from policy_corpus.config import PROJECT_DIR, Config, load_config
 from policy_corpus.library import Library
 from policy_corpus.sources import from_collection
 
@@ -113,7 +113,7 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def fit_and_save_tower(
-    config, corpus: CorpusVectors, train_rows: list[dict], heldout_rows: list[dict], out: Path
+    config: Config, corpus: CorpusVectors, train_rows: list[dict], heldout_rows: list[dict], out: Path
 ) -> None:
     """Tune the query tower on the training rows, save it, and print its held-out dense recall."""
     started = time.perf_counter()

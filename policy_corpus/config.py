@@ -72,7 +72,7 @@ class EmbeddingSettings(Section):
     )
     query_tower: str = setting(
         "",
-        'the encoder tuned for questions (make train-tower); used instead of the adapter where set; "" = none '
+        'the encoder tuned for questions (make train-tower); averaged with the adapter\'s vector; "" = none '
         "(POLICYBOT_QUERY_TOWER)",
         path=True,
     )
