@@ -250,11 +250,25 @@ def test_a_question_of_which_court_is_not_taken_for_advice():
         "哪家物流公司发大件最省钱",
         "奶茶店开在商场里还是街边生意更好",
         "明年店面房租会涨到多少",
+        "明年鸡蛋会不会涨价，要不要多进点",
+        "开洗衣店选写字楼旁边好还是居民区好",
+        "你觉得现在开服装店还值得吗",
+        "这家店转让费要二十万，值不值",
+        "卖烤肠和卖煎饼，哪个更赚钱",
+        "水果店要不要上美团外卖",
     ],
 )
 def test_business_advice_is_declined(national, question):
-    """Marketing know-how, a recommendation: no provision answers it, however close its words come to one (招人)."""
+    """Marketing know-how, a recommendation, a forecast, a business choice: no provision answers it, however close
+    its words come to one (招人)."""
     assert national.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    "question", ["员工试用期没干满我就辞退，要不要给补偿", "签劳动合同好还是签劳务协议好，法律上有啥区别"]
+)
+def test_a_legal_question_worded_like_advice_is_answered(national, question):
+    assert not national.ask(question).abstained
 
 
 def test_a_labour_question_about_a_shop_is_still_answered(national):
