@@ -98,13 +98,20 @@ def fit(
             batch = order[start : start + batch_size]
             moved = queries[batch] + queries[batch] @ weight
             logits = (moved / moved.norm(dim=1, keepdim=True)) @ corpus.T / temperature
-            gold = torch.zeros_like(logits, dtype=torch.bool)
-            for row, i in enumerate(batch):
-                gold[row, torch.from_numpy(gold_units[i])] = True
-            loss = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~gold, -1e9), 1)).mean()
-            loss = loss + l2 * (weight**2).sum()
+            loss = gold_loss(logits, [gold_units[i] for i in batch]) + l2 * (weight**2).sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
         logger.info("epoch %d/%d: loss %.3f", epoch + 1, epochs, loss.item())
     return weight.detach().numpy()
+
+
+def gold_loss(logits, gold: list[np.ndarray]):
+    """The mean over rows of −log(the softmax's share on the row's gold columns): a question's gold units count
+    together. `logits` is a (rows, units) torch tensor; `gold[row]` holds that row's gold columns."""
+    import torch
+
+    mask = torch.zeros_like(logits, dtype=torch.bool)
+    for row, columns in enumerate(gold):
+        mask[row, torch.from_numpy(columns)] = True
+    return (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~mask, -1e9), 1)).mean()

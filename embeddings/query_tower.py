@@ -14,6 +14,7 @@ R@1), and is rebuilt into a model folder in the cache on first use, where the en
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -24,11 +25,11 @@ import numpy as np
 
 from policy_corpus.config import EmbeddingSettings
 
+from .adapter import gold_loss
 from .encoder import Encoder, default_cache_dir, resolve_model
 
 logger = logging.getLogger(__name__)
 
-RANK = None  # singular directions kept of each tuned matrix (None: all, stored as int8 rows)
 WEIGHTS_FILE = "pytorch_model.bin"
 # measured on the held-out public questions and the owners' sets: 4-5 epochs at 1e-4 (2e-5 learns too slowly)
 SETTINGS = {"epochs": 5, "learning_rate": 1e-4, "temperature": 0.02, "batch_size": 32, "max_length": 96}
@@ -37,14 +38,12 @@ SETTINGS = {"epochs": 5, "learning_rate": 1e-4, "temperature": 0.02, "batch_size
 @dataclass
 class QueryTower:
     model: str  # the encoder the tower was tuned from: it means nothing for another
-    factors: dict[str, tuple[np.ndarray, np.ndarray]]  # weight name → (left, right): delta = left @ right
-    shifts: dict[str, np.ndarray]  # weight name → delta, kept whole
+    shifts: dict[str, np.ndarray]  # weight name → its difference from the base model's
     info: dict = field(default_factory=dict)  # how it was tuned, for people
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"left:{name}": left.astype(np.float16) for name, (left, _) in self.factors.items()}
-        arrays |= {f"right:{name}": right.astype(np.float16) for name, (_, right) in self.factors.items()}
+        arrays = {}
         for name, shift in self.shifts.items():
             if shift.ndim == 2:  # a matrix: int8 rows, each with its scale
                 scale = np.abs(shift).max(axis=1, keepdims=True) / 127 + 1e-12
@@ -57,8 +56,7 @@ class QueryTower:
             np.savez_compressed(out, meta=np.array(meta), **arrays)
 
     @classmethod
-    def load(cls, path: Path) -> QueryTower:
-        factors: dict[str, list] = {}
+    def load(cls, path: Path | io.BytesIO) -> QueryTower:
         shifts = {}
         with np.load(path) as data:
             meta = json.loads(str(data["meta"]))
@@ -68,17 +66,13 @@ class QueryTower:
                     shifts[name] = data[key].astype(np.float32)
                 elif kind == "rows":
                     shifts[name] = data[key].astype(np.float32) * data[f"scale:{name}"]
-                elif kind in ("left", "right"):
-                    factors.setdefault(name, [None, None])[kind == "right"] = data[key].astype(np.float32)
-        return cls(meta.pop("model"), {name: (pair[0], pair[1]) for name, pair in factors.items()}, shifts, meta)
+        return cls(meta.pop("model"), shifts, meta)
 
     def tuned(self, base: dict) -> dict:
         """The tuned weights: the base model's state dict (name → tensor) with the differences added."""
         import torch
 
         weights = dict(base)
-        for name, (left, right) in self.factors.items():
-            weights[name] = base[name] + torch.from_numpy(left @ right)
         for name, shift in self.shifts.items():
             weights[name] = base[name] + torch.from_numpy(shift)
         return weights
@@ -101,11 +95,6 @@ class QueryTower:
         return target
 
 
-def file_key(path: Path) -> str:
-    """A key that changes with the tower file's contents."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def fit_tower(
     base_path: str,
     model: str,
@@ -117,7 +106,6 @@ def fit_tower(
     temperature: float = 0.02,
     batch_size: int = 32,
     max_length: int = 96,
-    rank: int | None = RANK,
     seed: int = 0,
 ) -> QueryTower:
     """Tune the encoder's layers so that each question is closer to its gold units than to every other unit.
@@ -132,9 +120,9 @@ def fit_tower(
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     encoder = AutoModel.from_pretrained(base_path)
     base = {name: tensor.clone() for name, tensor in encoder.state_dict().items()}
-    trained = [p for name, p in encoder.named_parameters() if ".layer." in name]
     for name, parameter in encoder.named_parameters():
         parameter.requires_grad = ".layer." in name
+    trained = [parameter for parameter in encoder.parameters() if parameter.requires_grad]
     optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=0.01)
     corpus = torch.from_numpy(np.ascontiguousarray(units, dtype=np.float32))
     answerable = np.array([i for i, gold in enumerate(gold_units) if len(gold)])
@@ -150,35 +138,23 @@ def fit_tower(
             hidden = encoder(**tokens).last_hidden_state
             mask = tokens["attention_mask"].unsqueeze(-1).float()
             vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1)
-            logits = vectors @ corpus.T / temperature
-            gold = torch.zeros_like(logits, dtype=torch.bool)
-            for row, i in enumerate(batch):
-                gold[row, torch.from_numpy(gold_units[i])] = True
-            loss = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~gold, -1e9), 1)).mean()
+            loss = gold_loss(vectors @ corpus.T / temperature, [gold_units[i] for i in batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             total += loss.item() * len(batch)
         logger.info("epoch %d/%d: loss %.3f", epoch + 1, epochs, total / max(len(order), 1))
-    return difference(model, base, encoder.state_dict(), rank)
+    return difference(model, base, encoder.state_dict())
 
 
-def difference(model: str, base: dict, tuned: dict, rank: int | None = RANK) -> QueryTower:
-    """The tower from a base and a tuned state dict: matrices' differences cut to `rank` singular directions (None:
-    kept whole), the rest kept whole."""
-    import torch
-
-    factors, shifts = {}, {}
+def difference(model: str, base: dict, tuned: dict) -> QueryTower:
+    """The tower from a base and a tuned state dict: the weights that changed, as differences."""
+    shifts = {}
     for name, weight in tuned.items():
         delta = (weight.float() - base[name].float()).detach()
-        if not delta.abs().max() > 0:
-            continue
-        if rank is not None and delta.ndim == 2 and min(delta.shape) > rank:
-            left, singular, right = torch.linalg.svd(delta, full_matrices=False)
-            factors[name] = ((left[:, :rank] * singular[:rank]).numpy(), right[:rank].numpy())
-        else:
+        if delta.abs().max() > 0:
             shifts[name] = delta.numpy()
-    return QueryTower(model, factors, shifts)
+    return QueryTower(model, shifts)
 
 
 _encoders: dict[tuple, Encoder] = {}
@@ -189,8 +165,12 @@ def tower_encoder(path: Path, settings: EmbeddingSettings) -> Encoder | None:
 
     One per tower file and settings for the process: a corpus reload reuses it."""
     try:
-        key = file_key(path)
-        tower = QueryTower.load(path)
+        data = path.read_bytes()
+        key = hashlib.sha256(data).hexdigest()[:16]  # changes with the file's contents
+        cache = (key, settings.model, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
+        if cache in _encoders:
+            return _encoders[cache]
+        tower = QueryTower.load(io.BytesIO(data))
     except (OSError, ValueError, KeyError) as error:
         logger.warning("query tower %s cannot be read (%s): questions are searched without it", path, error)
         return None
@@ -202,10 +182,8 @@ def tower_encoder(path: Path, settings: EmbeddingSettings) -> Encoder | None:
             settings.model,
         )
         return None
-    cache = (key, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
-    if cache not in _encoders:
-        folder = tower.folder(resolve_model(settings.model), default_cache_dir().parent / "towers", key)
-        _encoders[cache] = Encoder(
-            str(folder), settings.max_seq_length, settings.batch_size, settings.threads, backend=settings.backend
-        )
+    folder = tower.folder(resolve_model(settings.model), default_cache_dir().parent / "towers", key)
+    _encoders[cache] = Encoder(
+        str(folder), settings.max_seq_length, settings.batch_size, settings.threads, backend=settings.backend
+    )
     return _encoders[cache]

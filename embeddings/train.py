@@ -34,7 +34,7 @@ from .faiss_index import read_faiss
 from .index_folder import VECTORS, read_units
 from .lawprior import fit_law_prior
 from .query_tower import SETTINGS as TOWER_SETTINGS
-from .query_tower import fit_tower, tower_encoder
+from .query_tower import QueryTower, fit_tower, tower_encoder
 from .units import query_text
 
 logger = logging.getLogger(__name__)
@@ -112,20 +112,20 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def tune_tower(config: Config, corpus: CorpusVectors, rows: list[dict]) -> QueryTower:
+    """A query tower for the configured model, tuned on `rows` against the corpus' vectors."""
+    model = config.embeddings.model
+    questions = [query_text(row["question"]) for row in rows]
+    gold = [corpus.gold_units(row) for row in rows]
+    return fit_tower(resolve_model(model), model, questions, gold, corpus.vectors, **TOWER_SETTINGS)
+
+
 def fit_and_save_tower(
     config: Config, corpus: CorpusVectors, train_rows: list[dict], heldout_rows: list[dict], out: Path
 ) -> None:
     """Tune the query tower on the training rows, save it, and print its held-out dense recall."""
     started = time.perf_counter()
-    model = config.embeddings.model
-    tower = fit_tower(
-        resolve_model(model),
-        model,
-        [query_text(row["question"]) for row in train_rows],
-        [corpus.gold_units(row) for row in train_rows],
-        corpus.vectors,
-        **TOWER_SETTINGS,
-    )
+    tower = tune_tower(config, corpus, train_rows)
     tower.info = {"questions": len(train_rows), "fitted": date.today().isoformat(), **TOWER_SETTINGS}
     tower.save(out)
     logger.info("tower tuned in %.0f s, saved %s", time.perf_counter() - started, out)

@@ -6,9 +6,9 @@ Run after embeddings.train (`make train` runs both): it reads the split that wro
 score against features such as the law prior, so it must not learn from questions the adapter and the prior were
 fitted on: their scores are better on those than on new questions. The training part of the public questions is
 therefore cross-fitted: in each of FOLDS folds, an adapter (and, where embeddings.query_tower is set, a query
-tower: ~17 min a fold) and a prior are fitted on the other folds (and the example questions) and the fold's questions are
-ranked with them. The owners' development sets, which neither was
-fitted on, are ranked with the shipped ones. The held-out part is never used; `policybot eval` measures on it.
+tower: ~17 min a fold) and a prior are fitted on the other folds (and the example questions) and the fold's
+questions are ranked with them. The owners' development sets, which none was fitted on, are ranked with the shipped
+ones. The held-out part is never used; `policybot eval` measures on it.
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from policy_corpus.config import PROJECT_DIR, load_config
 from policy_corpus.library import Library
 
 from .adapter import QueryAdapter, fit
-from .encoder import get_encoder, resolve_model
+from .encoder import get_encoder
 from .lawprior import fit_law_prior
 from .learned import Learned, learned_file
-from .query_tower import SETTINGS as TOWER_SETTINGS
-from .query_tower import fit_tower, tower_encoder
+from .query_tower import tower_encoder
 from .rerank import fit_reranker
 from .search import Searcher
-from .train import ADAPTER, QUESTIONS, SETTINGS, CorpusVectors, example_rows, read_rows
+from .train import ADAPTER, QUESTIONS, SETTINGS, CorpusVectors, example_rows, read_rows, tune_tower
 from .units import query_text
 
 logger = logging.getLogger(__name__)
@@ -105,16 +104,7 @@ def main(argv: list[str] | None = None) -> None:
             weight = fit(vectors, [corpus.gold_units(row) for row in rows], corpus.vectors, **SETTINGS)
             adapter, tower = QueryAdapter(config.embeddings.model, weight, {}), None
             if towers:
-                model = config.embeddings.model
-                fitted = fit_tower(
-                    resolve_model(model),
-                    model,
-                    questions,
-                    [corpus.gold_units(row) for row in rows],
-                    corpus.vectors,
-                    **TOWER_SETTINGS,
-                )
-                fitted.save(Path(folder.name) / f"tower-{fold}.npz")
+                tune_tower(config, corpus, rows).save(Path(folder.name) / f"tower-{fold}.npz")
                 tower = tower_encoder(Path(folder.name) / f"tower-{fold}.npz", config.embeddings)
             use(searcher, Learned.for_corpus(adapter, prior, None, searcher.article_keys, searcher.documents, tower))
             held = [row for row in training if fold_of(row["question"]) == fold]
