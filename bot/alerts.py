@@ -210,7 +210,7 @@ def query_of(subscription: Subscription) -> str:
 def matching(searcher: Any, query: str) -> set[ArticleKey]:
     """The articles `query` touches in one version: among the best MATCH_TOP_K its search ranks, those sharing
     its words; none when the search declines it (nothing in the corpus is about it)."""
-    scored, declined, _ = searcher.judge(query)
+    scored, declined = searcher.judge(query)
     if declined:
         return set()
     top = min(MATCH_TOP_K, len(scored.articles))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from embeddings.abstention import Declined
 from policy_corpus.citation import Citation
 
 __all__ = ["Answer", "Citation"]
@@ -23,7 +24,11 @@ class Answer:
     more: list[Citation] = field(default_factory=list)  # the next hits, for 更多相关条款
     corpus_version: str | None = None  # the corpus version that answered
     context_topic: str | None = None  # set when the previous question's context changed the reading
-    figure_missing: bool = False  # declined because the provisions on the topic state no figure (more: those)
+    declined: Declined | None = None  # why, when abstained (NO_FIGURE: more holds the provisions on the topic)
+
+    @property
+    def figure_missing(self) -> bool:
+        return self.declined is Declined.NO_FIGURE
 
     @property
     def best(self) -> Citation | None:

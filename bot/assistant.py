@@ -181,7 +181,7 @@ class Assistant:
             result = searcher.search(question, top_k=top_k + 5, previous=previous, document=document)
         citations = result.hits
         if result.abstained:
-            return Answer(question, True, [], citations, serving.version, figure_missing=result.figure_missing)
+            return Answer(question, True, [], citations, serving.version, declined=result.declined)
         return Answer(question, False, citations[:top_k], citations[top_k:], serving.version)
 
     # ------------------------------------------------------------ lookups

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 
+from embeddings.abstention import Declined
 from policy_corpus.citation import Segment, cite, diff_text, short_title
 from policy_corpus.model import Article, ChangeAction, DraftStatus
 from policy_corpus.size import Metric
@@ -27,6 +28,7 @@ from .texts import (
     ABSTAIN_TEXT,
     ACTION_NAMES,
     ADMIN_COMMANDS,
+    ADVICE_TEXT,
     ALERT_FOOTER,
     ALERT_HEADING,
     ALERT_INTRO,
@@ -154,11 +156,12 @@ def answer_html(answer: Answer) -> str:
 
 
 def abstain_text(answer: Answer) -> str:
-    """The decline: when the documents touch the topic but state no figure, which provisions come nearest."""
+    """The decline: when the documents touch the topic but state no figure, which provisions come nearest; a request
+    for business advice is told so."""
     if answer.figure_missing and answer.more:
         nearest = "、".join(dict.fromkeys(c.article_reference for c in answer.more[:FIGURE_NEAREST_SHOWN]))
         return FIGURE_MISSING_TEXT.format(nearest=nearest)
-    return ABSTAIN_TEXT
+    return ADVICE_TEXT if answer.declined is Declined.ADVICE else ABSTAIN_TEXT
 
 
 def more_html(citations: list[Citation]) -> str:

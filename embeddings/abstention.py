@@ -17,7 +17,7 @@ from policy_corpus.config import SearchSettings
 
 from .encoder import Encoder
 from .fusion import Scored
-from .lexical import BM25, top_mean
+from .lexical import BM25, names_a_topic, top_mean
 from .units import query_text
 
 # Things people say to a bot that no law answers. How close they come to a corpus sets its floor for "nothing is
@@ -114,6 +114,7 @@ class Declined(str, enum.Enum):
     NOTHING = "nothing"  # no words, or no candidate at all
     NOT_COVERED = "not_covered"  # nothing close in meaning, or other law matches far better
     NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
+    ADVICE = "advice"  # a request for business advice (行情, 值不值, 选哪个), not a question about the law
 
 
 @dataclass
@@ -157,7 +158,7 @@ class Abstention:
         if scored.named:
             return None
         if ASKS_FOR_ADVICE.search(question):
-            return Declined.NOT_COVERED
+            return Declined.ADVICE
         # the policy documents lead when they answer on their own (embeddings/tiers.py): covered, but they may still
         # not state the figure asked for
         if not scored.lead and self.uncovered(scored, question) and not self.matched_in_words(scored, question):
@@ -174,10 +175,7 @@ class Abstention:
             and self.background_ratio(question) >= self.settings.abstain_ratio
         )
 
-    def should_abstain(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
-        return self.decline(scored, question, article_text) is not None
-
-    def should_abstain_follow_up(
+    def decline_follow_up(
         self,
         alone: Scored,
         together: Scored,
@@ -185,19 +183,20 @@ class Abstention:
         message: str,
         both: str,
         article_text: Callable[[int], str],
-    ) -> bool:
-        """A follow-up abstains only when the message alone and the two questions together (`both`) both would.
-        The figure and advice rules read the message itself: a figure the earlier question asked for is not asked
-        again, and a request for advice is one whatever it follows."""
-        if not self.should_abstain(alone, message, article_text):
-            return False
-        if ASKS_FOR_ADVICE.search(message):
-            return True
+    ) -> Declined | None:
+        """Why not to answer a follow-up, or None: it declines only when the message alone and the two questions
+        together (`both`) both would. The figure and advice rules read the message itself: a figure the earlier
+        question asked for is not asked again, and a request for advice is one whatever it follows."""
+        declined = self.decline(alone, message, article_text)
+        if declined is None or declined is Declined.ADVICE:
+            return declined
         if len(together.articles) == 0:
-            return True
+            return Declined.NOTHING
         if together.named or together.lead:
-            return False
-        return self.uncovered(together, both) or self.figure_not_stated(merged, message, article_text)
+            return None
+        if self.uncovered(together, both):
+            return Declined.NOT_COVERED
+        return Declined.NO_FIGURE if self.figure_not_stated(merged, message, article_text) else None
 
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
         """The question asks for a figure and none of the articles an answer cites states one."""
@@ -213,8 +212,12 @@ class Abstention:
     def uncovered(
         self, scored: Scored, question: str, articles: np.ndarray | None = None, floor: float | None = None
     ) -> bool:
-        """Nothing in `scored` is close in meaning, or the background matches far better than `articles` do."""
+        """Nothing in `scored` is close in meaning, the question has no words to search (呃？？, 啊啊啊), or the
+        background matches far better than `articles` do."""
         if scored.closeness < (self.floor if floor is None else floor):
+            return True
+        if not names_a_topic(question):
+            # its vector is that of its punctuation and interjections: close to whatever, evidence of nothing
             return True
         return self.background_ratio(question, articles) < self.settings.abstain_ratio
 

@@ -33,6 +33,8 @@ import numpy as np
 
 from policy_corpus.config import Config
 
+from .units import readable
+
 logger = logging.getLogger(__name__)
 
 SHIPPED_MODELS = {"m3e-small": ("embedding", "m3e-small")}  # name → (package, folder inside it)
@@ -167,9 +169,7 @@ class Encoder:
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # undecodable bytes arrive as lone surrogates (a terminal's surrogateescape, JSON's \udcff), which the
-        # tokenizers refuse: they are read as replacement characters
-        texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
+        texts = [readable(text) for text in texts]
         batch_size = batch_size or self.batch_size
         if self.session is not None:
             return self._encode_onnx(texts, batch_size)

@@ -79,7 +79,8 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
     pinpointed = pinpointed_right = 0
     for question in questions:
         resolved = question.resolved(searcher)
-        scored, abstained, _ = searcher.judge(resolved.message, mode, resolved.previous, resolved.document)
+        scored, declined = searcher.judge(resolved.message, mode, resolved.previous, resolved.document)
+        abstained = declined is not None
         if question.pinpoint:
             pinpointed += 1
             pinpointed_right += not abstained and _cites_a_pinpoint(

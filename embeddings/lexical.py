@@ -14,6 +14,8 @@ from scipy import sparse
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+")
 # Function words that carry no topic; dropping them keeps questions' filler from matching everything.
 STOP_CHARS = set("的了是在和与或及等之其把被对于为以而所也都就这那么吗呢啊吧我你他她它们个")
+# ... and interjections, which name no topic either (呃, 嗯嗯, 哈哈) but stay in the index: 额 is also 金额's
+NO_TOPIC_CHARS = STOP_CHARS | set("呃嗯哦噢哈嘿诶额喂唉哎呀啦嘛哇")
 
 
 def tokenize(text: str) -> list[str]:
@@ -26,6 +28,11 @@ def tokenize(text: str) -> list[str]:
         tokens.extend(ch for ch in run if ch not in STOP_CHARS)
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
     return tokens
+
+
+def names_a_topic(text: str) -> bool:
+    """Whether `text` has a word beyond function words and interjections (啊吧？？ has none)."""
+    return any(ch not in NO_TOPIC_CHARS for token in tokenize(text) for ch in token)
 
 
 @dataclass

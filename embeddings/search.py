@@ -56,8 +56,11 @@ PLACE_EXAMPLE_WEIGHT = 2.0
 class SearchResult:
     question: str
     hits: list[Citation] = field(default_factory=list)  # best first
-    abstained: bool = False
-    figure_missing: bool = False  # declined only because none of the provisions states the figure asked for
+    declined: Declined | None = None  # why it is not answered; None when it is
+
+    @property
+    def abstained(self) -> bool:
+        return self.declined is not None
 
 
 class Searcher:
@@ -150,49 +153,43 @@ class Searcher:
         """The best `top_k` articles for `question`, or an abstention; `previous`: the question a follow-up leans
         on (embeddings/followup.py), searched together with it; `document`: the one its answer cited first."""
         if not has_words(question):
-            return SearchResult(question, [], True)
+            return SearchResult(question, [], Declined.NOTHING)
         question = condensed(question)
-        scored, abstained, figure_missing = self.judge(question, mode, previous, document)
+        scored, declined = self.judge(question, mode, previous, document)
         hits = [
             self._hit(int(a), float(s), self.pinpoint(int(a), scored, question))
             for a, s in zip(scored.articles[:top_k], scored.fused[:top_k])
         ]
-        return SearchResult(question, hits, abstained, figure_missing)
+        return SearchResult(question, hits, declined)
 
     def judge(
         self, question: str, mode: str = "hybrid", previous: str | None = None, document: str | None = None
-    ) -> tuple[Scored, bool, bool]:
-        """The ranking, whether to decline, and whether only because no provision states the figure asked for
-        (that is told for a question on its own; a follow-up declines when neither of its readings answers)."""
+    ) -> tuple[Scored, Declined | None]:
+        """The ranking, and why to decline (None: answer it)."""
         question = condensed(question)
         if previous:
-            scored, abstained = self.score_follow_up(question, previous, mode, document)
-            return scored, abstained, False
+            return self.score_follow_up(question, previous, mode, document)
         scored = self.score(question, mode)
-        declined = self.abstention.decline(scored, question, lambda index: self._article(index).text)
-        return scored, declined is not None, declined is Declined.NO_FIGURE
+        return scored, self.abstention.decline(scored, question, self._article_text)
 
     def score_follow_up(
         self, question: str, previous: str, mode: str = "hybrid", document: str | None = None
-    ) -> tuple[Scored, bool]:
-        """A follow-up's ranking and abstention: the message alone and together with the question it leans on,
+    ) -> tuple[Scored, Declined | None]:
+        """A follow-up's ranking and why to decline it: the message alone and together with the question it leans on,
         merged by rank, the articles of `document` (the previous answer's first) a little ahead. It abstains only
         when both readings do; the figure rule reads the message itself (a figure the earlier question asked for is
         not asked again)."""
         alone = self.score(question, mode)
         if not points_back(question) and self.abstention.uncovered(alone, question):
             # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up
-            return alone, self.should_abstain(alone, mode, question)
+            return alone, self.abstention.decline(alone, question, self._article_text)
         both = f"{previous.strip()} {question.strip()}"
         together = self.score(both, mode)
         merged = merge_rankings(alone, together)
         if document is not None:
             in_document = np.array([self.article_keys[a][0] == document for a in merged.articles.tolist()])
             merged = favour(merged, in_document, PREVIOUS_DOCUMENT_BONUS)
-        abstained = self.abstention.should_abstain_follow_up(
-            alone, together, merged, question, both, lambda index: self._article(index).text
-        )
-        return merged, abstained
+        return merged, self.abstention.decline_follow_up(alone, together, merged, question, both, self._article_text)
 
     def pinpoint(self, index: int, scored: Scored, question: str = "") -> tuple[int | None, int | None]:
         """The paragraph and item of article `index` that the question is closest to, among the article's paragraphs
@@ -457,11 +454,6 @@ class Searcher:
 
     # ------------------------------------------------------------ abstention
 
-    def should_abstain(self, scored: Scored, mode: str = "hybrid", question: str = "") -> bool:
-        """Abstain when nothing is close in meaning, when other law matches the question far better, or when it
-        asks for a figure that none of the provisions an answer would cite states."""
-        return self.abstention.should_abstain(scored, question, lambda index: self._article(index).text)
-
     def _uncovered(
         self, scored: Scored, question: str, articles: np.ndarray | None = None, floor: float | None = None
     ) -> bool:
@@ -478,6 +470,9 @@ class Searcher:
         doc_id = self.article_keys[index][0]
         article = self._article(index)
         return Citation(doc_id, self.titles[doc_id], article, *unit, score)
+
+    def _article_text(self, index: int) -> str:
+        return self._article(index).text
 
     def _article(self, index: int) -> Article:
         with self._lock:

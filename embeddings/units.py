@@ -90,8 +90,18 @@ REPEATED = re.compile(r"(.{1,20}?)\1{2,}", re.DOTALL)
 
 
 def condensed(question: str) -> str:
-    """The question with each run of a repeated character or phrase said once."""
-    return REPEATED.sub(r"\1", question)
+    """The question, readable (`readable`), with each run of a repeated character or phrase said once."""
+    return REPEATED.sub(r"\1", readable(question))
+
+
+# Undecodable bytes arrive as lone surrogates (a terminal's surrogateescape, JSON's "\udcff"): the tokenizers refuse
+# them, and encoding them with errors="replace" would make them "?", which reads as a question mark
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """`text` with each undecodable character (a lone surrogate) as U+FFFD, the replacement character."""
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def query_text(question: str) -> str:

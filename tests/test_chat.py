@@ -10,6 +10,7 @@ import re
 import pytest
 
 from bot.cli import build_parser, main
+from bot.texts import ABSTAIN_TEXT
 
 from .conftest import PROJECT
 
@@ -108,6 +109,13 @@ def test_chat_follow_up_is_answered_in_context_and_new_clears_it(cli, monkeypatc
     assert out.count("接着上一个问题") == 1  # after /new the same words are a new question
     assert "好的，请说您的新问题。" in out
     assert re.search(r"第十四条(第.款)?【融资担保】", out.split("接着上一个问题")[1].split("好的，请说您的新问题。")[0])
+
+
+def test_chat_undecodable_bytes_after_a_question_are_not_a_follow_up(cli, monkeypatch, capsys):
+    """Bytes the terminal could not decode arrive as lone surrogates: noise, declined, not read as 「接着上一个问题」."""
+    out = chat(cli, monkeypatch, capsys, LOAN_QUESTION, "\x00\udcff\udcfe 啊啊啊")
+    assert "接着上一个问题" not in out
+    assert out.rstrip().endswith(ABSTAIN_TEXT.splitlines()[-1])
 
 
 def test_ask_answers_a_size_question_as_the_chat_does(cli, monkeypatch, capsys):

@@ -7,6 +7,8 @@ import dataclasses
 import pytest
 
 from bot.assistant import Assistant
+from bot.render import plain_answer
+from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT
 from embeddings.abstention import ASKS_FOR_ADVICE, NEAR_FLOOR
 from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
@@ -260,8 +262,27 @@ def test_a_question_of_which_court_is_not_taken_for_advice():
 )
 def test_business_advice_is_declined(national, question):
     """Marketing know-how, a recommendation, a forecast, a business choice: no provision answers it, however close
-    its words come to one (招人)."""
-    assert national.ask(question).abstained
+    its words come to one (招人), and the reply says it is a business judgement, not a gap in the law."""
+    answer = national.ask(question)
+    assert answer.abstained
+    assert plain_answer(answer) == ADVICE_TEXT
+
+
+def test_advice_after_a_legal_question_is_still_advice(national):
+    first = national.ask("员工试用期没干满我就辞退，要不要给补偿")
+    follow_up = national.ask("那你觉得现在开服装店还值得吗", previous=first.question, document=first.best.doc_id)
+    assert follow_up.abstained and plain_answer(follow_up) == ADVICE_TEXT
+
+
+@pytest.mark.parametrize("message", ["?? 啊啊啊", "\x00\udcff\udcfe 啊啊啊", "？？啊吧", "嗯嗯 呃"])
+def test_punctuation_and_interjections_are_not_a_question(national, message):
+    """Nothing to search in words (undecodable bytes arrive as lone surrogates): however close its vector comes to
+    a policy document's, it is declined, on its own and after a question."""
+    answer = national.ask(message)
+    assert answer.abstained and plain_answer(answer) == ABSTAIN_TEXT
+    first = national.ask("员工试用期没干满我就辞退，要不要给补偿")
+    follow_up = national.ask(message, previous=first.question, document=first.best.doc_id)
+    assert follow_up.abstained and plain_answer(follow_up) == ABSTAIN_TEXT
 
 
 @pytest.mark.parametrize(
