@@ -12,15 +12,19 @@ from dataclasses import dataclass
 
 from .abstention import ASKS_FOR_ADVICE
 
-# Openings that point back: 那/那么/那要是, 还有, 要是/如果 (a changed circumstance), 这个/那个 (the thing just discussed)
+# Openings that point back: 那/那么/那要是, 还有, (我)要是/如果 (a changed circumstance), 这个/那个 (the thing just
+# discussed), 冻了以后 (what was just done, unnamed)
 POINTS_BACK = re.compile(
-    r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|另外|再问一下|再问|要是|如果|假如|万一|换成|换了|这个|这种|这样|"
-    r"那个|那种|它|他们|对方|上面|刚才)"
+    r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|另外|再问一下|再问|(?:我们?)?(?:要是|如果|假如|万一)|换成|换了|"
+    r"这个|这种|这样|那个|那种|它|他们|对方|上面|刚才|[^\s，,。？?]{1,3}了(?:以后|之后))"
 )
-# Words that stand for something said before: 他也一样吗, 这事谁管
-REFERS_BACK = re.compile(r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样")
-# Endings of a question that only makes sense with what came before: 呢, or a bare how-long / how-much / who
-ASKS_ABOUT_IT = re.compile(r"(?:呢|也[^，。？?]{0,4}吗)[？?。！!～~\s]*$")
+# Words that stand for something said before: 他也一样吗, 这事谁管, 这笔利息, 拖这么久, 两个能一起要吗
+REFERS_BACK = re.compile(
+    r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样|这笔|那笔|这批|那批|这么久|"
+    r"两个能|这两样|这俩|还来得及"
+)
+# Endings of a question that only makes sense with what came before: 呢, 也…吗, 也要赔五百？
+ASKS_ABOUT_IT = re.compile(r"(?:呢|也[^，。？?]{0,4}吗|也要[^，。？?]{0,8}[？?])[？?。！!～~\s]*$")
 # ... or that asks only how long, how much, who or where, in a few words (这个要多久, 找谁): its subject came before
 ASKS_ONLY = re.compile(
     r"(?:怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|去哪儿?|哪里办|行不行|可以吗|能行吗|算吗)[？?。！!～~\s]*$"
@@ -39,6 +43,8 @@ NEW_SUBJECT = re.compile(
 MAY_CHANGE_SUBJECT = re.compile(
     r"^(?:[哦噢啊嗯]\s*)?(?:另外问一?下|还有个事儿?|顺便问一?下|对了|再问一?个|再问一下|再问)[，,。.:：！!\s]*"
 )
+# Asks what happens, after something was described: 超了会被罚吗, 不签会咋样, 被查到呢会没收吗
+ASKS_CONSEQUENCE = re.compile(r"罚|后果|会[咋怎](?:样|么样)|没收|吊销|坐牢|判刑|追究|处理|查处")
 LETTERS = re.compile(r"[\w]", re.UNICODE)
 ALONE_FROM = 26  # letters from which a message is taken as a question of its own, whatever it starts with
 SHORT = 10  # letters up to which a message leans on the previous one even without a marker

@@ -123,10 +123,16 @@ RRF_K = 10  # reciprocal-rank fusion: 1 / (RRF_K + rank); small, so the first fe
 # A follow-up's articles from the document its previous answer cited first gain this much (half the first rank of
 # one reading): enough to stay with that document over a near tie, not over an article both readings prefer.
 PREVIOUS_DOCUMENT_BONUS = 0.5 / RRF_K
+# A follow-up that asks what happens (超了会被罚吗, 不签会咋样) asks for the sanction of what was just discussed: the
+# penalty provisions (法律责任, 罚则) among its first candidates gain this much, and those of that document as much again
+SANCTION_BONUS = 0.5 / RRF_K
+SANCTION_IN_DOCUMENT_BONUS = 1.0 / RRF_K
+SANCTION_CANDIDATES = 30
 
 
-def favour(scored: Scored, favoured: np.ndarray, bonus: float) -> Scored:
-    """`scored` re-ranked with `bonus` added to the candidates where `favoured` (one flag per candidate) is set."""
+def favour(scored: Scored, favoured: np.ndarray, bonus: float | np.ndarray) -> Scored:
+    """`scored` re-ranked with `bonus` (one for all, or one per candidate) added to the candidates where `favoured`
+    (one flag per candidate) is set."""
     fused = scored.fused + np.where(favoured, np.float32(bonus), np.float32(0.0))
     order = np.argsort(-fused, kind="stable")
     return replace(

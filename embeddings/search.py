@@ -8,6 +8,7 @@ article references (policy_corpus/references.py). `Searcher` ranks with them.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,13 @@ from policy_corpus.store import Store
 from .abstention import Abstention, Declined, has_words
 from .background import background_path, load_background
 from .encoder import get_encoder
-from .followup import points_back
+from .followup import ASKS_CONSEQUENCE, points_back
 from .fusion import (
     CANDIDATES,
     PREVIOUS_DOCUMENT_BONUS,
+    SANCTION_BONUS,
+    SANCTION_CANDIDATES,
+    SANCTION_IN_DOCUMENT_BONUS,
     BestUnit,
     Scored,
     favour,
@@ -50,6 +54,7 @@ __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 MODES = ("hybrid", "dense", "lexical")
 # How much the example questions written for a paragraph or item count, beside its own text, in choosing the 款/项
 PLACE_EXAMPLE_WEIGHT = 2.0
+PENALTY_CHAPTER = re.compile(r"法律责任|罚\s*则")
 
 
 @dataclass
@@ -189,7 +194,17 @@ class Searcher:
         if document is not None:
             in_document = np.array([self.article_keys[a][0] == document for a in merged.articles.tolist()])
             merged = favour(merged, in_document, PREVIOUS_DOCUMENT_BONUS)
+        if ASKS_CONSEQUENCE.search(question):
+            merged = self._favour_sanctions(merged, document)
         return merged, self.abstention.decline_follow_up(alone, together, merged, question, both, self._article_text)
+
+    def _favour_sanctions(self, scored: Scored, document: str | None) -> Scored:
+        """`scored` with the penalty provisions among its first candidates ahead, those of `document` most."""
+        head = scored.articles[:SANCTION_CANDIDATES].tolist()
+        sanction = np.zeros(len(scored.articles), dtype=bool)
+        sanction[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
+        in_document = np.array([self.article_keys[int(a)][0] == document for a in scored.articles.tolist()])
+        return favour(scored, sanction, SANCTION_BONUS + SANCTION_IN_DOCUMENT_BONUS * in_document)
 
     def pinpoint(self, index: int, scored: Scored, question: str = "") -> tuple[int | None, int | None]:
         """The paragraph and item of article `index` that the question is closest to, among the article's paragraphs

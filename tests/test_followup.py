@@ -15,6 +15,15 @@ LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
 def test_what_leans_on_the_previous_question():
     for message in ("那担保呢？", "要是欠钱的是政府呢", "这个要多久", "他也一样吗", "可他们总拖着不给怎么办", "罚吗"):
         assert leans_on_previous(message), message
+    # what was just discussed, unnamed: 这批货, 拖这么久, X了以后, (我)要是…, 也要…？
+    for message in (
+        "这批货退回去的运费该由谁来出",
+        "拖这么久给我造成的损失能要回来吗",
+        "签了以后发现条款不对能反悔吗",
+        "我要是不干了 押金能退吗",
+        "才几十块钱的东西 也要赔这么多？",
+    ):
+        assert leans_on_previous(message), message
     for message in ("", "。。。", LOAN_QUESTION, "换个事，我们的外观专利被别人抄了，到底应该去哪个部门投诉维权"):
         assert not leans_on_previous(message), message
     assert resolve("那担保呢？", None).previous is None  # nothing to lean on

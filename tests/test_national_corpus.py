@@ -292,5 +292,15 @@ def test_a_legal_question_worded_like_advice_is_answered(national, question):
     assert not national.ask(question).abstained
 
 
+def test_a_follow_up_asking_what_happens_cites_the_sanction(national):
+    """「不给加班费会被怎么罚」 after the rule on overtime pay: the penalty of the law just cited (its 法律责任 chapter),
+    not the rule again."""
+    first = national.ask("员工加班费怎么算")
+    assert (first.best.doc_id, first.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 31)
+    follow_up = national.ask("不给加班费会被怎么罚", previous=first.question, document=first.best.doc_id)
+    assert not follow_up.abstained
+    assert (follow_up.best.doc_id, follow_up.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 85)
+
+
 def test_a_labour_question_about_a_shop_is_still_answered(national):
     assert not national.ask("店里的员工在外面兼职影响工作，我能解除合同吗").abstained
