@@ -199,14 +199,17 @@ class Abstention:
         return Declined.NO_FIGURE if self.figure_not_stated(merged, message, article_text) else None
 
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
-        """The question asks for a figure and none of the articles an answer cites states one."""
+        """The question asks for a figure and none of the articles an answer cites states one (of the policy
+        documents', where they lead)."""
         if not asks_for_figure(question):
             return False
-        if self.is_primary is not None and not self.is_primary[int(scored.articles[0])]:
-            # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is for
-            # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
-            return False
         cited = scored.articles[: self.settings.top_k]
+        if self.is_primary is not None:
+            if not self.is_primary[int(scored.articles[0])]:
+                # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is
+                # for policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
+                return False
+            cited = cited[self.is_primary[cited]]
         return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)
 
     def uncovered(

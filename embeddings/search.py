@@ -46,7 +46,7 @@ from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_tokens, tokenize
 from .rerank import FEATURES, ArticleFacts, features, reorder
-from .tiers import RAW_CANDIDATES, Tiers
+from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, Tiers
 from .units import article_places, condensed, query_text
 
 __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
@@ -184,12 +184,12 @@ class Searcher:
         merged by rank, the articles of `document` (the previous answer's first) a little ahead. It abstains only
         when both readings do; the figure rule reads the message itself (a figure the earlier question asked for is
         not asked again)."""
-        alone = self.score(question, mode)
+        alone = self.score(question, mode, PRIMARY_LEAD)
         if not points_back(question) and self.abstention.uncovered(alone, question):
             # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up
             return alone, self.abstention.decline(alone, question, self._article_text)
         both = f"{previous.strip()} {question.strip()}"
-        together = self.score(both, mode)
+        together = self.score(both, mode, PRIMARY_LEAD)
         merged = merge_rankings(alone, together)
         if document is not None:
             in_document = np.array([self.article_keys[a][0] == document for a in merged.articles.tolist()])
@@ -280,7 +280,9 @@ class Searcher:
 
     # ------------------------------------------------------------ scoring
 
-    def score(self, question: str, mode: str = "hybrid") -> Scored:
+    def score(self, question: str, mode: str = "hybrid", lead_at_most: int = ANSWER_LEAD) -> Scored:
+        """The ranking of `question`: at most `lead_at_most` of the policy documents' articles lead it when they
+        answer on their own (embeddings/tiers.py)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         lexical = self.index_folder.bm25.scores(question)
@@ -312,7 +314,9 @@ class Searcher:
         )
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.tiers.articles is not None:
-            scored = self._lead_with_primary(question, raw, found_raw, lexical, example_words, mode, scored)
+            scored = self._lead_with_primary(
+                question, raw, found_raw, lexical, example_words, mode, scored, lead_at_most
+            )
         scored = put_first(self.references(question), scored)
         scored.vector = raw
         if self.reranker is not None and mode == "hybrid":
@@ -368,8 +372,10 @@ class Searcher:
         example_words: np.ndarray,
         mode: str,
         scored: Scored,
+        lead_at_most: int,
     ) -> Scored:
-        """The policy documents searched as if they were served alone; if they answer, their best come first.
+        """The policy documents searched as if they were served alone; if they answer, their best (`lead_at_most`
+        at most) come first.
 
         Among ~58,000 national articles theirs often miss the candidates, and z-scores over national law do not
         tell a provincial measure that answers the question exactly from general law that touches on it. When
@@ -392,7 +398,7 @@ class Searcher:
             primary, question, self.tiers.articles, self.abstention.primary_floor
         ):
             return scored
-        lead = self.tiers.lead(primary, scored, found_raw, lexical, raw)
+        lead = min(self.tiers.lead(primary, scored, found_raw, lexical, raw), lead_at_most)
         return lead_with(primary, scored, lead) if lead else scored
 
     def references(self, question: str) -> list[int]:

@@ -19,6 +19,10 @@ from .fusion import CANDIDATES, Scored
 
 RAW_CANDIDATES = 50  # units of the unadapted question looked at when comparing policy documents with national law
 PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their own: as many as an answer cites
+# ... of which a question on its own keeps their best two: its third citation is the best of the rest of the ranking,
+# often the general law that states the rule the owner asks about (a follow-up's two readings keep all three, or a
+# national article third in both would overtake the policy documents' first of one when they are merged)
+ANSWER_LEAD = 2
 # ... but only their best one when national law matches clearly better on both sides: its best cosine is this much
 # higher, and the documents' best BM25 is below this share of national law's
 WEAKER_COSINE = 0.05

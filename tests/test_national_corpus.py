@@ -292,6 +292,15 @@ def test_a_legal_question_worded_like_advice_is_answered(national, question):
     assert not national.ask(question).abstained
 
 
+def test_the_law_stating_the_rule_is_cited_beside_the_policy_documents(national):
+    """The Hunan measures lead 「创业的人开公司，注册资本有什么要求」 (start-up support), and the company law's rule on
+    subscribed capital is cited third, where the measures' third-best article would otherwise be."""
+    answer = national.ask("创业的人开公司，注册资本有什么要求")
+    cited = [(c.doc_id, c.article.number) for c in answer.citations]
+    assert cited[0][0] == "hunan"
+    assert cited[2] == ("民法商法/公司法(2023-12-29)", 47)
+
+
 def test_a_follow_up_asking_what_happens_cites_the_sanction(national):
     """「不给加班费会被怎么罚」 after the rule on overtime pay: the penalty of the law just cited (its 法律责任 chapter),
     not the rule again."""
