@@ -184,32 +184,32 @@ class Abstention:
         both: str,
         article_text: Callable[[int], str],
     ) -> Declined | None:
-        """Why not to answer a follow-up, or None: it declines only when the message alone and the two questions
-        together (`both`) both would. The figure and advice rules read the message itself: a figure the earlier
-        question asked for is not asked again, and a request for advice is one whatever it follows."""
+        """Why not to answer a follow-up, or None: it declines as not covered only when the message alone and the
+        two questions together (`both`) both would. The figure and advice rules read the message itself: a figure
+        the earlier question asked for is not asked again, a figure it asks for must be stated by what the answer
+        would cite (`merged`), and a request for advice is one whatever it follows."""
         declined = self.decline(alone, message, article_text)
-        if declined is None or declined is Declined.ADVICE:
+        if declined is Declined.ADVICE:
             return declined
+        if len(merged.articles) and self.figure_not_stated(merged, message, article_text):
+            return Declined.NO_FIGURE
+        if declined is None:
+            return None
         if len(together.articles) == 0:
             return Declined.NOTHING
-        if together.named or together.lead:
+        if together.named or together.lead or not self.uncovered(together, both):
             return None
-        if self.uncovered(together, both):
-            return Declined.NOT_COVERED
-        return Declined.NO_FIGURE if self.figure_not_stated(merged, message, article_text) else None
+        return Declined.NOT_COVERED
 
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
-        """The question asks for a figure and none of the articles an answer cites states one (of the policy
-        documents', where they lead)."""
+        """The question asks for a figure and none of the articles an answer cites states one."""
         if not asks_for_figure(question):
             return False
+        if self.is_primary is not None and not self.is_primary[int(scored.articles[0])]:
+            # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is for
+            # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
+            return False
         cited = scored.articles[: self.settings.top_k]
-        if self.is_primary is not None:
-            if not self.is_primary[int(scored.articles[0])]:
-                # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is
-                # for policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
-                return False
-            cited = cited[self.is_primary[cited]]
         return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)
 
     def uncovered(

@@ -20,7 +20,7 @@ POINTS_BACK = re.compile(
 )
 # Words that stand for something said before: 他也一样吗, 这事谁管, 这笔利息, 拖这么久, 两个能一起要吗
 REFERS_BACK = re.compile(
-    r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样|这笔|那笔|这批|那批|这么久|"
+    r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样|这笔|那笔|这批|那批|这钱|那钱|这么久|"
     r"两个能|这两样|这俩|还来得及"
 )
 # Endings of a question that only makes sense with what came before: 呢, 也…吗, 也要赔五百？

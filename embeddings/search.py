@@ -54,7 +54,9 @@ __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 MODES = ("hybrid", "dense", "lexical")
 # How much the example questions written for a paragraph or item count, beside its own text, in choosing the 款/项
 PLACE_EXAMPLE_WEIGHT = 2.0
-PENALTY_CHAPTER = re.compile(r"法律责任|罚\s*则")
+PENALTY_CHAPTER = re.compile(
+    r"法律责任|罚\s*则"
+)  # the chapters that state the sanctions: 第七章 法律责任, 第六章 罚 则
 
 
 @dataclass
@@ -181,9 +183,9 @@ class Searcher:
         self, question: str, previous: str, mode: str = "hybrid", document: str | None = None
     ) -> tuple[Scored, Declined | None]:
         """A follow-up's ranking and why to decline it: the message alone and together with the question it leans on,
-        merged by rank, the articles of `document` (the previous answer's first) a little ahead. It abstains only
-        when both readings do; the figure rule reads the message itself (a figure the earlier question asked for is
-        not asked again)."""
+        merged by rank, the articles of `document` (the previous answer's first) a little ahead, and the penalty
+        provisions ahead when it asks what happens (超了会被罚吗). It abstains only when both readings do; the
+        figure rule reads the message itself (a figure the earlier question asked for is not asked again)."""
         alone = self.score(question, mode, PRIMARY_LEAD)
         if not points_back(question) and self.abstention.uncovered(alone, question):
             # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up

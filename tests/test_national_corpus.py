@@ -301,6 +301,25 @@ def test_the_law_stating_the_rule_is_cited_beside_the_policy_documents(national)
     assert cited[2] == ("民法商法/公司法(2023-12-29)", 47)
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("小企业想申请担保贷款，政府有没有支持", "担保费率一般是多少"),
+        ("湖南对小微企业有没有专项资金扶持", "能拿到多少"),
+    ],
+)
+def test_a_follow_up_asking_for_a_figure_the_documents_do_not_state_is_declined(national, first, follow_up):
+    """The Hunan measures lead both readings, and none of the articles the answer would cite states a rate or an
+    amount: it is declined naming them, not answered with them as if they did."""
+    answer = national.ask(first)
+    assert answer.best.doc_id == "hunan"
+    declined = national.ask(follow_up, previous=first, document=answer.best.doc_id)
+    assert declined.abstained and declined.figure_missing
+    assert "没有规定您问的具体数字" in plain_answer(
+        declined
+    ) and "《湖南省实施〈中小企业促进法〉办法》" in plain_answer(declined)
+
+
 def test_a_follow_up_asking_what_happens_cites_the_sanction(national):
     """「不给加班费会被怎么罚」 after the rule on overtime pay: the penalty of the law just cited (its 法律责任 chapter),
     not the rule again."""
