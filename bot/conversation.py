@@ -54,7 +54,7 @@ class Conversation:
         answer = self.assistant.ask(question, top_k, previous=resolved.previous, document=resolved.document)
         if resolved.with_context and not answer.abstained:
             answer.context_topic = context.topic
-        kept = resolved.remembered(answer.abstained, answer.best.doc_id if answer.best is not None else None)
+        kept = resolved.remembered(answer.declined, answer.best.doc_id if answer.best is not None else None)
         if chat_id is not None and kept is not None:
             query, document = kept
             self.contexts.remember(chat_id, query, topic_of(question, answer), resolved.with_context, document)

@@ -39,6 +39,7 @@ from .texts import (
     DISCLAIMER,
     EXAMPLE_QUESTIONS,
     FIGURE_MISSING_TEXT,
+    NOT_CHINESE_TEXT,
     NOT_YET_TEXT,
     NOTIFIED_TEXT,
     REMOVED_ARTICLE_NOTE,
@@ -161,7 +162,7 @@ def abstain_text(answer: Answer) -> str:
     if answer.figure_missing and answer.more:
         nearest = "、".join(dict.fromkeys(c.article_reference for c in answer.more[:FIGURE_NEAREST_SHOWN]))
         return FIGURE_MISSING_TEXT.format(nearest=nearest)
-    return ADVICE_TEXT if answer.declined is Declined.ADVICE else ABSTAIN_TEXT
+    return {Declined.ADVICE: ADVICE_TEXT, Declined.NOT_CHINESE: NOT_CHINESE_TEXT}.get(answer.declined, ABSTAIN_TEXT)
 
 
 def more_html(citations: list[Citation]) -> str:

@@ -78,6 +78,9 @@ FIGURE_STATED = re.compile(
 )
 
 
+HAN = re.compile(r"[\u3400-\u9fff]")
+
+
 def has_words(question: str) -> bool:
     """Whether there is anything to search: a message of punctuation, symbols or emoji alone has nothing."""
     return any(ch.isalnum() for ch in question)
@@ -115,6 +118,12 @@ class Declined(str, enum.Enum):
     NOT_COVERED = "not_covered"  # nothing close in meaning, or other law matches far better
     NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
     ADVICE = "advice"  # a request for business advice (行情, 值不值, 选哪个), not a question about the law
+    NOT_CHINESE = "not_chinese"  # no Chinese at all (a question in English, a link): the texts are all Chinese
+
+    @property
+    def whatever_it_follows(self) -> bool:
+        """Whether the reason holds for a follow-up too, whatever the question before it."""
+        return self in (Declined.ADVICE, Declined.NOT_CHINESE)
 
 
 @dataclass
@@ -155,6 +164,9 @@ class Abstention:
         (`article_text`: by index)."""
         if len(scored.articles) == 0 or not has_words(question):
             return Declined.NOTHING
+        if not HAN.search(question):
+            # its vector lands somewhere in the corpus, close enough to pass: evidence of nothing
+            return Declined.NOT_CHINESE
         if scored.named:
             return None
         if ASKS_FOR_ADVICE.search(question):
@@ -189,7 +201,7 @@ class Abstention:
         the earlier question asked for is not asked again, a figure it asks for must be stated by what the answer
         would cite (`merged`), and a request for advice is one whatever it follows."""
         declined = self.decline(alone, message, article_text)
-        if declined is Declined.ADVICE:
+        if declined is not None and declined.whatever_it_follows:
             return declined
         if len(merged.articles) and self.figure_not_stated(merged, message, article_text):
             return Declined.NO_FIGURE

@@ -28,7 +28,7 @@ class Question:
         for turn in self.turns[:-1]:
             resolved = resolve(turn, previous, document)
             result = searcher.search(resolved.message, 1, previous=resolved.previous, document=resolved.document)
-            kept = resolved.remembered(result.abstained, result.hits[0].doc_id if result.hits else None)
+            kept = resolved.remembered(result.declined, result.hits[0].doc_id if result.hits else None)
             if kept is not None:
                 previous, document = kept
         return resolve(self.question, previous, document)

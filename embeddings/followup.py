@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .abstention import ASKS_FOR_ADVICE
+from .abstention import Declined
 
 # Openings that point back: 那/那么/那要是, 还有, (我)要是/如果 (a changed circumstance), 这个/那个 (the thing just
 # discussed), 冻了以后 (what was just done, unnamed)
@@ -63,14 +63,14 @@ class Resolved:
     def with_context(self) -> bool:
         return self.previous is not None
 
-    def remembered(self, abstained: bool, document: str | None) -> tuple[str, str | None] | None:
-        """What the conversation keeps once this message is answered: the text searched and the document the
-        answer cited first (`document`); None when a follow-up nothing answers, or a request for advice, leaves the
-        context as it was."""
-        if abstained and (self.with_context or ASKS_FOR_ADVICE.search(self.message)):
+    def remembered(self, declined: Declined | None, document: str | None) -> tuple[str, str | None] | None:
+        """What the conversation keeps once this message is answered (`declined`: why not, if it was not): the text
+        searched and the document the answer cited first (`document`); None when a follow-up nothing answers, a
+        request for advice or a message in another language leaves the context as it was."""
+        if declined is not None and (self.with_context or declined.whatever_it_follows):
             # a request for business advice is not a question about the law: the next message does not lean on it
             return None
-        return self.query, None if abstained else document
+        return self.query, None if declined is not None else document
 
     @property
     def query(self) -> str:

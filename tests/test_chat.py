@@ -10,7 +10,7 @@ import re
 import pytest
 
 from bot.cli import build_parser, main
-from bot.texts import ABSTAIN_TEXT
+from bot.texts import ABSTAIN_TEXT, NOT_CHINESE_TEXT
 
 from .conftest import PROJECT
 
@@ -116,6 +116,16 @@ def test_chat_undecodable_bytes_after_a_question_are_not_a_follow_up(cli, monkey
     out = chat(cli, monkeypatch, capsys, LOAN_QUESTION, "\x00\udcff\udcfe 啊啊啊")
     assert "接着上一个问题" not in out
     assert out.rstrip().endswith(ABSTAIN_TEXT.splitlines()[-1])
+
+
+def test_chat_a_question_without_chinese_is_asked_again_in_chinese(cli, monkeypatch, capsys):
+    """English or a bare link: the texts are Chinese, so the owner is asked to write in Chinese, and the question
+    before stays the one a follow-up leans on."""
+    out = chat(
+        cli, monkeypatch, capsys, LOAN_QUESTION, "Can I renew my loan without repaying?", "https://e.cn/x", "那担保呢？"
+    )
+    assert out.count(NOT_CHINESE_TEXT) == 2
+    assert "接着上一个问题（金融机构支持）回答" in out
 
 
 def test_ask_answers_a_size_question_as_the_chat_does(cli, monkeypatch, capsys):
