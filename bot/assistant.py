@@ -254,7 +254,8 @@ class Assistant:
     def _resolve_document(store: Store, name: str, number: int | None) -> str:
         if name in store.document_ids():
             return name
-        found = find_documents(name, store.documents(in_force_only=True))
+        # a repealed law is still found by its name, to be shown marked 已废止 with what repealed it
+        found = find_documents(name, store.documents(in_force_only=True)) or find_documents(name, store.documents())
         if number is not None:
             found = narrow_by_article(found, number, lambda doc_id, n: store.has_article(doc_id, n))
         if len(found) == 1:

@@ -39,6 +39,7 @@ from .texts import (
     DISCLAIMER,
     EXAMPLE_QUESTIONS,
     FIGURE_MISSING_TEXT,
+    HELLO_TEXT,
     NOT_CHINESE_TEXT,
     NOT_YET_TEXT,
     NOTIFIED_TEXT,
@@ -64,6 +65,7 @@ from .texts import (
     SUBSCRIPTIONS_FOOTER,
     SUBSCRIPTIONS_HEADING,
     SUPERSEDED_TEXT,
+    THANKS_TEXT,
     UPLOAD_TIP,
     VERSION_NAMES,
     building_line,
@@ -162,7 +164,13 @@ def abstain_text(answer: Answer) -> str:
     if answer.figure_missing and answer.more:
         nearest = "、".join(dict.fromkeys(c.article_reference for c in answer.more[:FIGURE_NEAREST_SHOWN]))
         return FIGURE_MISSING_TEXT.format(nearest=nearest)
-    return {Declined.ADVICE: ADVICE_TEXT, Declined.NOT_CHINESE: NOT_CHINESE_TEXT}.get(answer.declined, ABSTAIN_TEXT)
+    replies = {
+        Declined.ADVICE: ADVICE_TEXT,
+        Declined.NOT_CHINESE: NOT_CHINESE_TEXT,
+        Declined.HELLO: HELLO_TEXT,
+        Declined.THANKS: THANKS_TEXT,
+    }
+    return replies.get(answer.declined, ABSTAIN_TEXT)
 
 
 def more_html(citations: list[Citation]) -> str:

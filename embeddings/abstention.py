@@ -79,11 +79,35 @@ FIGURE_STATED = re.compile(
 
 
 HAN = re.compile(r"[\u3400-\u9fff]")
+# A whole message that greets or announces a question without asking it (你好, 在吗, 我想咨询一下), or thanks or
+# acknowledges an answer (谢谢, 好的, 明白了): no provision is looked for
+SAY_HELLO = re.compile(
+    r"(?:你好|您好|你们好|在吗|在不在|有人吗|哈喽|嗨|hello|hi|早上好|下午好|晚上好|老师好)*"
+    r"(?:请问一?下?|(?:我)?(?:想|要)?(?:问|咨询|请教)(?:一下|个事儿?|个问题|点事儿?)?|有个问题(?:想问一?下)?|打扰一?下)?",
+    re.IGNORECASE,
+)
+SAY_THANKS = re.compile(
+    r"(?:好的?|嗯+|哦+|噢+|ok|okay|谢谢(?:你|您)?|多谢|感谢|谢了|明白了?|知道了|懂了|收到|了解了?|行|可以)+(?:啦|了|哈|呀)?",
+    re.IGNORECASE,
+)
+NOT_LETTERS = re.compile(r"[\W_]+")
 
 
 def has_words(question: str) -> bool:
     """Whether there is anything to search: a message of punctuation, symbols or emoji alone has nothing."""
     return any(ch.isalnum() for ch in question)
+
+
+def small_talk_of(message: str) -> Declined | None:
+    """HELLO or THANKS for a whole message that only greets, announces or thanks; None for anything else."""
+    letters = NOT_LETTERS.sub("", message)
+    if not letters:
+        return None
+    if SAY_HELLO.fullmatch(letters):
+        return Declined.HELLO
+    if SAY_THANKS.fullmatch(letters):
+        return Declined.THANKS
+    return None
 
 
 def asks_for_figure(question: str) -> bool:
@@ -119,11 +143,13 @@ class Declined(str, enum.Enum):
     NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
     ADVICE = "advice"  # a request for business advice (行情, 值不值, 选哪个), not a question about the law
     NOT_CHINESE = "not_chinese"  # no Chinese at all (a question in English, a link): the texts are all Chinese
+    HELLO = "hello"  # a greeting, or a question announced but not asked (你好, 我想咨询一下)
+    THANKS = "thanks"  # thanks or an acknowledgement of the answer (谢谢, 好的)
 
     @property
     def whatever_it_follows(self) -> bool:
         """Whether the reason holds for a follow-up too, whatever the question before it."""
-        return self in (Declined.ADVICE, Declined.NOT_CHINESE)
+        return self in (Declined.ADVICE, Declined.NOT_CHINESE, Declined.HELLO, Declined.THANKS)
 
 
 @dataclass
@@ -164,6 +190,9 @@ class Abstention:
         (`article_text`: by index)."""
         if len(scored.articles) == 0 or not has_words(question):
             return Declined.NOTHING
+        small_talk = small_talk_of(question)
+        if small_talk is not None:
+            return small_talk
         if not HAN.search(question):
             # its vector lands somewhere in the corpus, close enough to pass: evidence of nothing
             return Declined.NOT_CHINESE

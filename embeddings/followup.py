@@ -18,9 +18,10 @@ POINTS_BACK = re.compile(
     r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|另外|再问一下|再问|(?:我们?)?(?:要是|如果|假如|万一)|换成|换了|"
     r"这个|这种|这样|那个|那种|它|他们|对方|上面|刚才|[^\s，,。？?]{1,3}了(?:以后|之后))"
 )
-# Words that stand for something said before: 他也一样吗, 这事谁管, 这笔利息, 拖这么久, 两个能一起要吗
+# Words that stand for something said before: 他也一样吗, 这事谁管, 这笔利息, 拖这么久, 两个能一起要吗 (not 店里的那个
+# 服务员, which describes someone new)
 REFERS_BACK = re.compile(
-    r"他们?|她们?|它们?|这个|那个|这种|那种|这些|那些|这事|那事|这样的?|上述|同样|这笔|那笔|这批|那批|这钱|那钱|这么久|"
+    r"他们?|她们?|它们?|(?<!的)(?:这个|那个|这种|那种)|这些|那些|这事|那事|这样的?|上述|同样|这笔|那笔|这批|那批|这钱|那钱|这么久|"
     r"两个能|这两样|这俩|还来得及"
 )
 # Endings of a question that only makes sense with what came before: 呢, 也…吗, 也要赔五百？
@@ -39,9 +40,11 @@ NEW_SUBJECT = re.compile(
     r"^(?:[哦噢啊嗯]\s*)?(?:换个事儿?|换件事|换个问题|换个话题|问个别的|问点别的|另外一个问题|还有一个问题)"
 )
 # Openings that may or may not (另外问下, 对了, 再问个): what follows is judged as if they were not there ("再问一下，
-# 那担保呢" leans on the question before; "再问个 银行开户收费标准在哪查" does not)
+# 那担保呢" leans on the question before; "再问个 银行开户收费标准在哪查" does not); so is a filler before a pause
+# (那个，…), which is not "that" as in 那个合同呢
 MAY_CHANGE_SUBJECT = re.compile(
-    r"^(?:[哦噢啊嗯]\s*)?(?:另外问一?下|还有个事儿?|顺便问一?下|对了|再问一?个|再问一下|再问)[，,。.:：！!\s]*"
+    r"^(?:(?:[哦噢啊嗯]\s*)?(?:另外问一?下|还有个事儿?|顺便问一?下|对了|再问一?个|再问一下|再问)[，,。.:：！!\s]*"
+    r"|(?:那个|这个|嗯|呃|额)[，,、…\s]+)"
 )
 # Asks what happens, after something was described: 超了会被罚吗, 不签会咋样, 被查到呢会没收吗
 ASKS_CONSEQUENCE = re.compile(r"罚|后果|会[咋怎](?:样|么样)|没收|吊销|坐牢|判刑|追究|处理|查处")

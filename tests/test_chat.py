@@ -10,7 +10,7 @@ import re
 import pytest
 
 from bot.cli import build_parser, main
-from bot.texts import ABSTAIN_TEXT, NOT_CHINESE_TEXT
+from bot.texts import ABSTAIN_TEXT, HELLO_TEXT, NOT_CHINESE_TEXT, THANKS_TEXT
 
 from .conftest import PROJECT
 
@@ -125,6 +125,13 @@ def test_chat_a_question_without_chinese_is_asked_again_in_chinese(cli, monkeypa
         cli, monkeypatch, capsys, LOAN_QUESTION, "Can I renew my loan without repaying?", "https://e.cn/x", "那担保呢？"
     )
     assert out.count(NOT_CHINESE_TEXT) == 2
+    assert "接着上一个问题（金融机构支持）回答" in out
+
+
+def test_chat_greetings_and_thanks_are_answered_in_kind_and_keep_the_context(cli, monkeypatch, capsys):
+    out = chat(cli, monkeypatch, capsys, "你好，在吗？", "我想咨询一下", LOAN_QUESTION, "好的，谢谢！", "那担保呢？")
+    assert out.count(HELLO_TEXT) == 2 and out.count(THANKS_TEXT) == 1
+    assert ABSTAIN_TEXT not in out
     assert "接着上一个问题（金融机构支持）回答" in out
 
 

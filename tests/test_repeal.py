@@ -61,6 +61,12 @@ def test_a_repealed_law_is_not_in_force_and_says_by_what(served_today):
     assert article_plain(view).startswith("【已废止】本法规已被《促进个体工商户发展条例》第三十九条废止")
 
 
+def test_a_repealed_law_looked_up_by_name_is_shown_as_repealed(served_today):
+    """「个体工商户条例第二条」: no law in force has that name, and the repealed one is found, marked 已废止."""
+    assert served_today.resolve_document("个体工商户条例", 2) == OLD_SOLE_TRADERS
+    assert served_today.resolve_document("促进个体工商户发展条例", 2) != OLD_SOLE_TRADERS
+
+
 def test_a_repealed_law_is_never_cited(served_today):
     for question in (
         "个体户的经营者能不能换成家里人",
