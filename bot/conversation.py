@@ -58,7 +58,7 @@ class Conversation:
         if chat_id is not None and kept is not None:
             query, document = kept
             self.contexts.remember(chat_id, query, topic_of(question, answer), resolved.with_context, document)
-        if self.log is None:
+        if self.log is None or (answer.declined is not None and answer.declined.small_talk):
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
         return Asked(answer, self.log.log_question(user_id, answer, version))

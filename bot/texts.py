@@ -98,8 +98,8 @@ def privacy_text(retention_days: int, questions: int, votes: int) -> str:
     """/privacy: what is stored about an owner, for how long, who sees it, and how to delete it."""
     return (
         "隐私说明\n"
-        "• 我们保存：您的 Telegram 用户编号（不保存姓名、手机号）、您提的问题（其中像身份证号、手机号的数字会先打码）、"
-        "回答引用的条文，以及您点的 👍/👎。\n"
+        "• 我们保存：您的 Telegram 用户编号（不保存姓名、手机号）、您提的问题（其中像身份证号、手机号的数字会先打码；"
+        "问候和“谢谢”之类不保存）、回答引用的条文，以及您点的 👍/👎。\n"
         f"• 保存多久：{retention_days} 天，到期自动删除。为理解追问，最近一个问题只在内存里保留 10 分钟，不写入记录。\n"
         "• 谁能看到：管理员在 /stats 里看到提问数量、回答比例和没有找到答案的问题原文，用于改进收录的文件；不对外提供。\n"
         f"• 目前保存的您的记录：提问 {questions} 条，反馈 {votes} 条。\n"

@@ -147,6 +147,11 @@ class Declined(str, enum.Enum):
     THANKS = "thanks"  # thanks or an acknowledgement of the answer (谢谢, 好的)
 
     @property
+    def small_talk(self) -> bool:
+        """Whether the message was no question at all (a greeting, thanks): nothing to log or to vote on."""
+        return self in (Declined.HELLO, Declined.THANKS)
+
+    @property
     def whatever_it_follows(self) -> bool:
         """Whether the reason holds for a follow-up too, whatever the question before it."""
         return self in (Declined.ADVICE, Declined.NOT_CHINESE, Declined.HELLO, Declined.THANKS)

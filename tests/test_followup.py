@@ -120,6 +120,19 @@ def test_a_figure_the_documents_do_not_state_is_declined_naming_the_nearest_prov
     assert not assistant.ask("今天天气怎么样，推荐一部电影").figure_missing
 
 
+def test_greetings_and_thanks_are_not_logged_and_do_not_count_as_unanswered(assistant, tmp_path):
+    from bot.conversation import Conversation
+    from bot.questionlog import QuestionLog
+
+    log = QuestionLog(tmp_path / "questions.db")
+    conversation = Conversation(assistant, log)
+    assert conversation.ask("您好，在吗", user_id=1, chat_id=12).question_id is None
+    assert conversation.ask(LOAN_QUESTION, user_id=1, chat_id=12).question_id is not None
+    assert conversation.ask("谢谢！", user_id=1, chat_id=12).question_id is None
+    stats = log.stats()
+    assert (stats.questions, stats.abstained) == (1, 0)
+
+
 def test_a_follow_up_stays_with_the_document_just_cited(searcher, assistant):
     """「那价格上有优惠吗」 after a question the Hunan measures answered: read alone with it, the promotion law's
     procurement article would come first; the conversation stays with the measures' article that was just cited."""
