@@ -83,7 +83,7 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 # acknowledges an answer (谢谢, 好的, 明白了): no provision is looked for
 SAY_HELLO = re.compile(
     r"(?:你好|您好|你们好|在吗|在不在|有人吗|哈喽|嗨|hello|hi|早上好|下午好|晚上好|老师好)*"
-    r"(?:请问一?下?|(?:我)?(?:想|要)?(?:问|咨询|请教)(?:一下|个事儿?|个问题|点事儿?)?|有个问题(?:想问一?下)?|打扰一?下)?",
+    r"(?:请问一?下?|(?:我)?(?:想|要)?(?:问|咨询|请教)(?:一?下|个事儿?|个问题|点事儿?)?|有个问题(?:想问一?下)?|打扰一?下)?",
     re.IGNORECASE,
 )
 SAY_THANKS = re.compile(

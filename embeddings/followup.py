@@ -47,7 +47,7 @@ MAY_CHANGE_SUBJECT = re.compile(
     r"|(?:那个|这个|嗯|呃|额)[，,、…\s]+)"
 )
 # Asks what happens, after something was described: 超了会被罚吗, 不签会咋样, 被查到呢会没收吗
-ASKS_CONSEQUENCE = re.compile(r"罚|后果|会[咋怎](?:样|么样)|没收|吊销|坐牢|判刑|追究|处理|查处")
+ASKS_CONSEQUENCE = re.compile(r"罚|后果|会[咋怎](?:样|么样)|没收|吊销|坐牢|判刑|追究|追责|问责|处分|处理|查处")
 LETTERS = re.compile(r"[\w]", re.UNICODE)
 ALONE_FROM = 26  # letters from which a message is taken as a question of its own, whatever it starts with
 SHORT = 10  # letters up to which a message leans on the previous one even without a marker
