@@ -19,6 +19,7 @@ from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.library import Library
 from policy_corpus.model import Article, Version
 from policy_corpus.names import find_documents, narrow_by_article
+from policy_corpus.numerals import article_label
 from policy_corpus.references import parse_lookup
 from policy_corpus.store import DocumentInfo, Store
 
@@ -258,6 +259,8 @@ class Assistant:
         found = find_documents(name, store.documents(in_force_only=True)) or find_documents(name, store.documents())
         if number is not None:
             found = narrow_by_article(found, number, lambda doc_id, n: store.has_article(doc_id, n))
+            if len(found) > 1 and not any(store.has_article(info.id, number) for info in found):
+                raise UnknownArticleError(f"没有这一条：“{name}”的各部分都没有{article_label(number)}。")
         if len(found) == 1:
             return found[0].id
         if not found:

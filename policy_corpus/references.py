@@ -9,9 +9,11 @@ from .numerals import NUMERAL_RE, cn_to_int, parse_article_ref
 
 # An article named anywhere in a question: 促进法第十九条讲的是什么
 ARTICLE_REFERENCE = re.compile(rf"第\s*({NUMERAL_RE}|\d+)\s*条(?:之({NUMERAL_RE}))?")
-# A message that is nothing but a lookup: 第十一条, 促进法第十九条, 支付条例 第9条, 第十条之一
+# A message that is nothing but a lookup: 第十一条, 促进法第十九条, 支付条例 第9条, 第十条之一, and with the
+# paragraph or item cited (第十一条第一款第（七）项, 劳动合同法第19条第2款): the whole article is shown
 LOOKUP = re.compile(
-    rf"^\s*(?P<name>[^\s第]{{0,30}}?)\s*第\s*(?P<num>{NUMERAL_RE}|\d+)\s*条(?:之(?P<sub>{NUMERAL_RE}|\d+))?\s*$"
+    rf"^\s*(?P<name>[^\s第]{{0,30}}?)\s*第\s*(?P<num>{NUMERAL_RE}|\d+)\s*条(?:之(?P<sub>{NUMERAL_RE}|\d+))?"
+    rf"(?:\s*第\s*(?:{NUMERAL_RE}|\d+)\s*款)?(?:\s*第?\s*[（(]?\s*(?:{NUMERAL_RE}|\d+)\s*[）)]?\s*项)?\s*$"
 )
 
 

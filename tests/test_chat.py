@@ -48,6 +48,12 @@ def test_chat_answers_looks_up_and_lists(cli, monkeypatch, capsys):
     assert "用法：/article 条号" in out
 
 
+def test_chat_a_lookup_naming_the_paragraph_and_item_shows_the_article(cli, monkeypatch, capsys):
+    out = chat(cli, monkeypatch, capsys, "第十一条第一款第（七）项")
+    assert f"{HUNAN_11}【金融机构支持】\n" in out  # the whole article, not a search
+    assert "（七）" in out and "接着上一个问题" not in out
+
+
 def test_chat_ends_at_end_of_input(cli, monkeypatch, capsys):
     out = chat(cli, monkeypatch, capsys, "/diff 11", "/article sme_law 999")
     assert "[-银行-]{+金融+}" in out

@@ -12,7 +12,7 @@ from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT
 from embeddings.abstention import ASKS_FOR_ADVICE, NEAR_FLOOR
 from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
-from policy_corpus.errors import UnknownDocumentError
+from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.library import Library
 from policy_corpus.sources import load_sources
 
@@ -77,6 +77,13 @@ def test_a_figure_the_leading_policy_documents_do_not_state_is_declined(national
     """The documents lead on 创业补贴 (they answer on their own), but none states an amount: said plainly."""
     answer = national.ask("我们市今年小微企业创业补贴具体能拿多少钱")
     assert answer.abstained and answer.figure_missing
+
+
+def test_an_article_no_part_of_a_law_has_is_said_so(national):
+    """民法典 is served in parts (编): a number none of them has is 'no such article', not 'which part do you mean'."""
+    with pytest.raises(UnknownArticleError, match="^没有这一条"):
+        national.resolve_document("民法典", 99999)
+    assert national.resolve_document("民法典", 1123) == "民法典/继承编"
 
 
 def test_a_short_name_owners_use_means_the_policy_document(national):
