@@ -31,6 +31,10 @@ ASKS_ONLY = re.compile(
     r"(?:怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|去哪儿?|哪里办|行不行|可以吗|能行吗|算吗)[？?。！!～~\s]*$"
 )
 ASKS_ONLY_UP_TO = 14  # letters
+# ... or that asks whether one may, must or will, of nothing named (能涨吗, 要给补偿吗, 会罚吗): its subject came before
+ASKS_IF_ONE_MAY = re.compile(
+    r"^(?:能不能|能|可以|会不会|会|要不要|要|得|该|用不用|用)[^\s，,。？?]{1,4}(?:吗|么)?[？?。！!～~\s]*$"
+)
 # Who or what a question is about, named in it: then it stands on its own
 HAS_SUBJECT = re.compile(
     r"企业|公司|单位|银行|政府|部门|机关|客户|老板|员工|工人|个体户|店|厂|合同|货款|贷款|税|执照|许可"
@@ -100,7 +104,7 @@ def leans_on_previous(message: str) -> bool:
 def points_back(message: str) -> bool:
     """Whether a message says that it leans on what came before (那…呢, 他也…吗, 这个要多久), beyond being short."""
     text = message.strip()
-    if POINTS_BACK.match(text) or ASKS_ABOUT_IT.search(text) or REFERS_BACK.search(text):
+    if POINTS_BACK.match(text) or ASKS_ABOUT_IT.search(text) or REFERS_BACK.search(text) or ASKS_IF_ONE_MAY.match(text):
         return True
     return size(text) <= ASKS_ONLY_UP_TO and bool(ASKS_ONLY.search(text)) and not HAS_SUBJECT.search(text)
 

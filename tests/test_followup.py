@@ -7,7 +7,7 @@ import json
 
 from bot.context import Contexts
 from embeddings.evaluate import evaluate, read_questions
-from embeddings.followup import leans_on_previous, resolve
+from embeddings.followup import leans_on_previous, points_back, resolve
 
 LOAN_QUESTION = "银行贷款到期了，能不能不还本金直接续贷？"
 
@@ -24,6 +24,10 @@ def test_what_leans_on_the_previous_question():
         "才几十块钱的东西 也要赔这么多？",
     ):
         assert leans_on_previous(message), message
+    # asks whether one may, of nothing named: not chatter, however little it matches alone
+    for message in ("能涨吗", "要给补偿吗", "会罚吗"):
+        assert points_back(message), message
+    assert not points_back("今天天气怎么样")
     for message in ("", "。。。", LOAN_QUESTION, "换个事，我们的外观专利被别人抄了，到底应该去哪个部门投诉维权"):
         assert not leans_on_previous(message), message
     assert resolve("那担保呢？", None).previous is None  # nothing to lean on
