@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from embeddings.abstention import Declined
 from embeddings.followup import resolve
 from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.numerals import parse_article_ref
@@ -57,8 +58,10 @@ class Conversation:
         kept = resolved.remembered(answer.declined, answer.best.doc_id if answer.best is not None else None)
         if chat_id is not None and kept is not None:
             query, document = kept
-            self.contexts.remember(chat_id, query, topic_of(question, answer), resolved.with_context, document)
-        if self.log is None or (answer.declined is not None and answer.declined.small_talk):
+            # an account of the situation (我开了个小饭馆, 招了个服务员) leads up to the question: not a follow-up
+            follow_up = resolved.with_context and answer.declined is not Declined.STATEMENT
+            self.contexts.remember(chat_id, query, topic_of(question, answer), follow_up, document)
+        if self.log is None or (answer.declined is not None and answer.declined.not_a_question):
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
         return Asked(answer, self.log.log_question(user_id, answer, version))

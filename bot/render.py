@@ -34,6 +34,7 @@ from .texts import (
     ALERT_INTRO,
     ALERT_MORE,
     CHANGE_DIFF_NOTE,
+    CHITCHAT_TEXT,
     COMMANDS,
     CONTEXT_NOTE,
     DISCLAIMER,
@@ -60,6 +61,7 @@ from .texts import (
     SIZE_ROUGH_NOTE,
     SIZE_UNKNOWN_INDUSTRY,
     SIZE_VERDICT,
+    STATEMENT_TEXT,
     SUBSCRIPTION_KINDS,
     SUBSCRIPTIONS_EMPTY_TEXT,
     SUBSCRIPTIONS_FOOTER,
@@ -168,6 +170,8 @@ def abstain_text(answer: Answer) -> str:
         Declined.ADVICE: ADVICE_TEXT,
         Declined.NOT_CHINESE: NOT_CHINESE_TEXT,
         Declined.HELLO: HELLO_TEXT,
+        Declined.CHITCHAT: CHITCHAT_TEXT,
+        Declined.STATEMENT: STATEMENT_TEXT,
         Declined.THANKS: THANKS_TEXT,
     }
     return replies.get(answer.declined, ABSTAIN_TEXT)

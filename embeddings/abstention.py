@@ -90,7 +90,24 @@ SAY_THANKS = re.compile(
     r"(?:好的?|嗯+|哦+|噢+|ok|okay|谢谢(?:你|您)?|多谢|感谢|谢了|明白了?|知道了|懂了|收到|了解了?|行|可以)+(?:啦|了|哈|呀)?",
     re.IGNORECASE,
 )
+# ... or is chit-chat (今天天气怎么样, 今天星期几, 你是谁): the national collection has laws on weather and working days
+# close enough to pass the floor, and after a question it would be read together with that question
+CHITCHAT = re.compile(
+    r"(?:今天|明天|后天|这几天|最近|这周末|周末|外面)?的?天气(?:怎么样|如何|好吗|好不好|咋样|怎样)?"
+    r"|(?:今天|明天|后天)?(?:会|要)?下[雨雪](?:吗|了吗|了)?"
+    r"|(?:今天|现在)?是?(?:星期|礼拜|周)几了?|现在几点了?"
+    r"|你(?:是谁|叫什么(?:名字)?|是机器人吗|是真人吗|是人吗)"
+    r"|(?:给我)?讲个?(?:笑话|故事)吧?|我?[好很真]?无聊啊?|聊聊天?吧?|你?吃(?:饭)?了吗|晚安|早安|午安"
+)
 NOT_LETTERS = re.compile(r"[\W_]+")
+# A short account of the owner's situation that asks nothing yet (我开了个小饭馆, 招了个服务员): owners type in
+# several messages, and the question comes next
+ASKS_SOMETHING = re.compile(
+    r"[？?]|吗|呢|么|怎|咋|啥|什么|哪|谁|多少|多久|多长|几|能不能|可不可以|是不是|有没有|要不要|会不会|行不行|算不算|"
+    r"该不该|如何|为何|吧|可否|是否|能否|嘛|还是|请|帮我|给我"
+)
+TELLS = re.compile(r"我|咱|俺|了")
+TELLS_UP_TO = 20  # letters
 
 
 def has_words(question: str) -> bool:
@@ -99,7 +116,8 @@ def has_words(question: str) -> bool:
 
 
 def small_talk_of(message: str) -> Declined | None:
-    """HELLO or THANKS for a whole message that only greets, announces or thanks; None for anything else."""
+    """HELLO, THANKS or CHITCHAT for a whole message that only greets, announces, thanks or chats; None for anything
+    else."""
     letters = NOT_LETTERS.sub("", message)
     if not letters:
         return None
@@ -107,7 +125,17 @@ def small_talk_of(message: str) -> Declined | None:
         return Declined.HELLO
     if SAY_THANKS.fullmatch(letters):
         return Declined.THANKS
+    if CHITCHAT.fullmatch(letters):
+        return Declined.CHITCHAT
     return None
+
+
+def not_covered(message: str) -> Declined:
+    """NOT_COVERED, or STATEMENT for a short account of the situation that asks nothing yet."""
+    letters = NOT_LETTERS.sub("", message)
+    if len(letters) <= TELLS_UP_TO and TELLS.search(message) and not ASKS_SOMETHING.search(message):
+        return Declined.STATEMENT
+    return Declined.NOT_COVERED
 
 
 def asks_for_figure(question: str) -> bool:
@@ -143,18 +171,21 @@ class Declined(str, enum.Enum):
     NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
     ADVICE = "advice"  # a request for business advice (行情, 值不值, 选哪个), not a question about the law
     NOT_CHINESE = "not_chinese"  # no Chinese at all (a question in English, a link): the texts are all Chinese
+    STATEMENT = "statement"  # an account of the situation that asks nothing yet (我开了个小饭馆): go on
     HELLO = "hello"  # a greeting, or a question announced but not asked (你好, 我想咨询一下)
+    CHITCHAT = "chitchat"  # 今天天气怎么样, 你是谁: not about the law, whatever words of a law it shares
     THANKS = "thanks"  # thanks or an acknowledgement of the answer (谢谢, 好的)
 
     @property
-    def small_talk(self) -> bool:
-        """Whether the message was no question at all (a greeting, thanks): nothing to log or to vote on."""
-        return self in (Declined.HELLO, Declined.THANKS)
+    def not_a_question(self) -> bool:
+        """Whether the message asked nothing (a greeting, thanks, an account to go on from): nothing to log or to
+        vote on."""
+        return self in (Declined.HELLO, Declined.THANKS, Declined.STATEMENT, Declined.CHITCHAT)
 
     @property
     def whatever_it_follows(self) -> bool:
         """Whether the reason holds for a follow-up too, whatever the question before it."""
-        return self in (Declined.ADVICE, Declined.NOT_CHINESE, Declined.HELLO, Declined.THANKS)
+        return self in (Declined.ADVICE, Declined.NOT_CHINESE, Declined.HELLO, Declined.THANKS, Declined.CHITCHAT)
 
 
 @dataclass
@@ -208,7 +239,7 @@ class Abstention:
         # the policy documents lead when they answer on their own (embeddings/tiers.py): covered, but they may still
         # not state the figure asked for
         if not scored.lead and self.uncovered(scored, question) and not self.matched_in_words(scored, question):
-            return Declined.NOT_COVERED
+            return not_covered(question)
         if self.figure_not_stated(scored, question, article_text):
             return Declined.NO_FIGURE
         return None
@@ -245,7 +276,7 @@ class Abstention:
             return Declined.NOTHING
         if together.named or together.lead or not self.uncovered(together, both):
             return None
-        return Declined.NOT_COVERED
+        return not_covered(message)
 
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
         """The question asks for a figure and none of the articles an answer cites states one."""

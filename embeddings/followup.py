@@ -73,7 +73,11 @@ class Resolved:
     def remembered(self, declined: Declined | None, document: str | None) -> tuple[str, str | None] | None:
         """What the conversation keeps once this message is answered (`declined`: why not, if it was not): the text
         searched and the document the answer cited first (`document`); None when a follow-up nothing answers, a
-        request for advice or a message in another language leaves the context as it was."""
+        request for advice or a message in another language leaves the context as it was. An account of the
+        situation that asks nothing yet adds to it."""
+        if declined is Declined.STATEMENT:
+            # the owner's account so far (我开了个小饭馆 招了个服务员): the question it leads to comes next
+            return self.query, self.document
         if declined is not None and (self.with_context or declined.whatever_it_follows):
             # a request for business advice is not a question about the law: the next message does not lean on it
             return None

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from bot.cli import build_parser, main
-from bot.texts import ABSTAIN_TEXT, HELLO_TEXT, NOT_CHINESE_TEXT, THANKS_TEXT
+from bot.texts import ABSTAIN_TEXT, CHITCHAT_TEXT, HELLO_TEXT, NOT_CHINESE_TEXT, THANKS_TEXT
 
 from .conftest import PROJECT
 
@@ -139,6 +139,12 @@ def test_chat_greetings_and_thanks_are_answered_in_kind_and_keep_the_context(cli
     assert out.count(HELLO_TEXT) == 2 and out.count(THANKS_TEXT) == 1
     assert ABSTAIN_TEXT not in out
     assert "接着上一个问题（金融机构支持）回答" in out
+
+
+def test_chat_chitchat_after_a_question_is_not_answered_from_it(cli, monkeypatch, capsys):
+    out = chat(cli, monkeypatch, capsys, LOAN_QUESTION, "今天天气怎么样", "那担保呢？")
+    assert CHITCHAT_TEXT in out
+    assert out.count("接着上一个问题（金融机构支持）回答") == 1  # 那担保呢, not the weather
 
 
 def test_ask_answers_a_size_question_as_the_chat_does(cli, monkeypatch, capsys):

@@ -8,7 +8,7 @@ import pytest
 
 from bot.assistant import Assistant
 from bot.render import plain_answer
-from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT
+from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT, STATEMENT_TEXT
 from embeddings.abstention import ASKS_FOR_ADVICE, NEAR_FLOOR
 from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
@@ -335,6 +335,22 @@ def test_a_follow_up_asking_what_happens_cites_the_sanction(national):
     follow_up = national.ask("不给加班费会被怎么罚", previous=first.question, document=first.best.doc_id)
     assert not follow_up.abstained
     assert (follow_up.best.doc_id, follow_up.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 85)
+
+
+def test_an_account_in_several_messages_is_read_as_one_question(national):
+    """Owners type their situation first and the question after: the account is acknowledged, not declined, and
+    the question is read with it."""
+    from bot.conversation import Conversation
+
+    conversation = Conversation(national)
+    told = conversation.ask("我开了个小饭馆", chat_id=21).answer
+    assert told.abstained and plain_answer(told) == STATEMENT_TEXT
+    answer = conversation.ask("干了三个月没签合同", chat_id=21).answer
+    assert answer.context_topic is not None
+    assert (answer.best.doc_id, answer.best.article.number) in {
+        ("社会法/劳动合同法(2012-12-28)", 10),
+        ("社会法/劳动合同法(2012-12-28)", 82),
+    }
 
 
 def test_a_labour_question_about_a_shop_is_still_answered(national):
