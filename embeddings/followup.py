@@ -15,7 +15,7 @@ from .abstention import Declined
 # Openings that point back: 那/那么/那要是, 还有, (我)要是/如果 (a changed circumstance), 这个/那个 (the thing just
 # discussed), 冻了以后 (what was just done, unnamed)
 POINTS_BACK = re.compile(
-    r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|另外|再问一下|再问|(?:我们?)?(?:要是|如果|假如|万一)|换成|换了|"
+    r"^(?:那么?|那要是|那如果|那万一|可是?|但是?|不过|还有|再问一下|再问|(?:我们?)?(?:要是|如果|假如|万一)|换成|换了|"
     r"这个|这种|这样|那个|那种|它|他们|对方|上面|刚才|[^\s，,。？?]{1,3}了(?:以后|之后))"
 )
 # Words that stand for something said before: 他也一样吗, 这事谁管, 这笔利息, 拖这么久, 两个能一起要吗 (not 店里的那个
@@ -43,11 +43,11 @@ HAS_SUBJECT = re.compile(
 NEW_SUBJECT = re.compile(
     r"^(?:[哦噢啊嗯]\s*)?(?:换个事儿?|换件事|换个问题|换个话题|问个别的|问点别的|另外一个问题|还有一个问题)"
 )
-# Openings that may or may not (另外问下, 对了, 再问个): what follows is judged as if they were not there ("再问一下，
+# Openings that may or may not (另外, 另外想问, 对了, 再问个): what follows is judged as if they were not there ("再问一下，
 # 那担保呢" leans on the question before; "再问个 银行开户收费标准在哪查" does not); so is a filler before a pause
 # (那个，…), which is not "that" as in 那个合同呢
 MAY_CHANGE_SUBJECT = re.compile(
-    r"^(?:(?:[哦噢啊嗯]\s*)?(?:另外问一?下|还有个事儿?|顺便问一?下|对了|再问一?个|再问一下|再问)[，,。.:：！!\s]*"
+    r"^(?:(?:[哦噢啊嗯]\s*)?(?:另外(?:还?想问|问)?一?下?|还有个事儿?|顺便问一?下|对了|再问一?个|再问一下|再问)[，,。.:：！!\s]*"
     r"|(?:那个|这个|嗯|呃|额)[，,、…\s]+)"
 )
 # Asks what happens, after something was described: 超了会被罚吗, 不签会咋样, 被查到呢会没收吗

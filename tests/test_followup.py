@@ -40,6 +40,8 @@ def test_a_message_that_changes_the_subject_stands_on_its_own():
         "问个别的 大企业付款能约定等他们甲方付了再给我们吗",
         "换个事 那担保呢",
         "再问个 银行开户的收费标准在哪查",
+        "另外 店里的收银员下班路上被车撞了算不算工伤",
+        "另外想问 注册下来的商标能用多少年",
     ):
         assert not leans_on_previous(message), message
     for message in ("再问一下，那担保呢", "对了，这个要多久", "另外问下 他们也一样吗"):
