@@ -160,21 +160,25 @@ def answer_html(answer: Answer) -> str:
     return "\n".join(parts)
 
 
+# What is said, by why a message is not answered with provisions (otherwise ABSTAIN_TEXT)
+DECLINED_TEXTS = {
+    Declined.ADVICE: ADVICE_TEXT,
+    Declined.NOT_CHINESE: NOT_CHINESE_TEXT,
+    Declined.HELLO: HELLO_TEXT,
+    Declined.CHITCHAT: CHITCHAT_TEXT,
+    Declined.STATEMENT: STATEMENT_TEXT,
+    Declined.THANKS: THANKS_TEXT,
+}
+
+
 def abstain_text(answer: Answer) -> str:
     """The decline: when the documents touch the topic but state no figure, which provisions come nearest; a request
-    for business advice is told so."""
+    for advice, a greeting, thanks, chit-chat, an account of the situation or a message without Chinese each get
+    their own line."""
     if answer.figure_missing and answer.more:
         nearest = "、".join(dict.fromkeys(c.article_reference for c in answer.more[:FIGURE_NEAREST_SHOWN]))
         return FIGURE_MISSING_TEXT.format(nearest=nearest)
-    replies = {
-        Declined.ADVICE: ADVICE_TEXT,
-        Declined.NOT_CHINESE: NOT_CHINESE_TEXT,
-        Declined.HELLO: HELLO_TEXT,
-        Declined.CHITCHAT: CHITCHAT_TEXT,
-        Declined.STATEMENT: STATEMENT_TEXT,
-        Declined.THANKS: THANKS_TEXT,
-    }
-    return replies.get(answer.declined, ABSTAIN_TEXT)
+    return DECLINED_TEXTS.get(answer.declined, ABSTAIN_TEXT)
 
 
 def more_html(citations: list[Citation]) -> str:
