@@ -18,7 +18,7 @@ from policy_corpus.config import SearchSettings
 from .encoder import Encoder
 from .fusion import Scored
 from .lexical import BM25, names_a_topic, top_mean
-from .units import query_text
+from .units import letters, query_text
 
 # Things people say to a bot that no law answers. How close they come to a corpus sets its floor for "nothing is
 # close in meaning": the more units a corpus has, the closer everything comes (best cosine of these: ~0.67 over the
@@ -99,7 +99,6 @@ CHITCHAT = re.compile(
     r"|你(?:是谁|叫什么(?:名字)?|是机器人吗|是真人吗|是人吗)"
     r"|(?:给我)?讲个?(?:笑话|故事)吧?|我?[好很真]?无聊啊?|聊聊天?吧?|你?吃(?:饭)?了吗|晚安|早安|午安"
 )
-NOT_LETTERS = re.compile(r"[\W_]+")
 # A short account of the owner's situation that asks nothing yet (我开了个小饭馆, 招了个服务员): owners type in
 # several messages, and the question comes next
 ASKS_SOMETHING = re.compile(
@@ -118,22 +117,21 @@ def has_words(question: str) -> bool:
 def small_talk_of(message: str) -> Declined | None:
     """HELLO, THANKS or CHITCHAT for a whole message that only greets, announces, thanks or chats; None for anything
     else."""
-    letters = NOT_LETTERS.sub("", message)
-    if not letters:
+    said = letters(message)
+    if not said:
         return None
-    if SAY_HELLO.fullmatch(letters):
+    if SAY_HELLO.fullmatch(said):
         return Declined.HELLO
-    if SAY_THANKS.fullmatch(letters):
+    if SAY_THANKS.fullmatch(said):
         return Declined.THANKS
-    if CHITCHAT.fullmatch(letters):
+    if CHITCHAT.fullmatch(said):
         return Declined.CHITCHAT
     return None
 
 
 def not_covered(message: str) -> Declined:
     """NOT_COVERED, or STATEMENT for a short account of the situation that asks nothing yet."""
-    letters = NOT_LETTERS.sub("", message)
-    if len(letters) <= TELLS_UP_TO and TELLS.search(message) and not ASKS_SOMETHING.search(message):
+    if len(letters(message)) <= TELLS_UP_TO and TELLS.search(message) and not ASKS_SOMETHING.search(message):
         return Declined.STATEMENT
     return Declined.NOT_COVERED
 

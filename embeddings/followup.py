@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .abstention import Declined
+from .units import letters
 
 # Openings that point back: 那/那么/那要是, 还有, (我)要是/如果 (a changed circumstance), 这个/那个 (the thing just
 # discussed), 冻了以后 (what was just done, unnamed)
@@ -52,7 +53,6 @@ MAY_CHANGE_SUBJECT = re.compile(
 )
 # Asks what happens, after something was described: 超了会被罚吗, 不签会咋样, 被查到呢会没收吗
 ASKS_CONSEQUENCE = re.compile(r"罚|后果|会[咋怎](?:样|么样)|没收|吊销|坐牢|判刑|追究|追责|问责|处分|处理|查处")
-LETTERS = re.compile(r"[\w]", re.UNICODE)
 ALONE_FROM = 26  # letters from which a message is taken as a question of its own, whatever it starts with
 SHORT = 10  # letters up to which a message leans on the previous one even without a marker
 
@@ -91,7 +91,7 @@ class Resolved:
 
 def size(text: str) -> int:
     """Letters and digits, without spaces and punctuation."""
-    return len(LETTERS.findall(text))
+    return len(letters(text))
 
 
 def leans_on_previous(message: str) -> bool:

@@ -54,9 +54,8 @@ __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
 MODES = ("hybrid", "dense", "lexical")
 # How much the example questions written for a paragraph or item count, beside its own text, in choosing the 款/项
 PLACE_EXAMPLE_WEIGHT = 2.0
-PENALTY_CHAPTER = re.compile(
-    r"法律责任|罚\s*则"
-)  # the chapters that state the sanctions: 第七章 法律责任, 第六章 罚 则
+# The chapters that state the sanctions: 第七章 法律责任, 第六章 罚 则
+PENALTY_CHAPTER = re.compile(r"法律责任|罚\s*则")
 
 
 @dataclass
@@ -194,8 +193,7 @@ class Searcher:
         together = self.score(both, mode, PRIMARY_LEAD)
         merged = merge_rankings(alone, together)
         if document is not None:
-            in_document = np.array([self.article_keys[a][0] == document for a in merged.articles.tolist()])
-            merged = favour(merged, in_document, PREVIOUS_DOCUMENT_BONUS)
+            merged = favour(merged, self._in_document(merged, document), PREVIOUS_DOCUMENT_BONUS)
         if ASKS_CONSEQUENCE.search(question):
             merged = self._favour_sanctions(merged, document)
         return merged, self.abstention.decline_follow_up(alone, together, merged, question, both, self._article_text)
@@ -205,8 +203,12 @@ class Searcher:
         head = scored.articles[:SANCTION_CANDIDATES].tolist()
         sanction = np.zeros(len(scored.articles), dtype=bool)
         sanction[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
-        in_document = np.array([self.article_keys[int(a)][0] == document for a in scored.articles.tolist()])
+        in_document = self._in_document(scored, document)
         return favour(scored, sanction, SANCTION_BONUS + SANCTION_IN_DOCUMENT_BONUS * in_document)
+
+    def _in_document(self, scored: Scored, document: str | None) -> np.ndarray:
+        """Per candidate of `scored`, whether it is an article of `document`."""
+        return np.array([self.article_keys[a][0] == document for a in scored.articles.tolist()], dtype=bool)
 
     def pinpoint(self, index: int, scored: Scored, question: str = "") -> tuple[int | None, int | None]:
         """The paragraph and item of article `index` that the question is closest to, among the article's paragraphs

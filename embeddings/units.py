@@ -104,6 +104,14 @@ def readable(text: str) -> str:
     return LONE_SURROGATE.sub("\ufffd", text)
 
 
+LETTERS = re.compile(r"\w")
+
+
+def letters(text: str) -> str:
+    """The letters and digits of `text`, without spaces and punctuation."""
+    return "".join(LETTERS.findall(text))
+
+
 def query_text(question: str) -> str:
     """The question as the dense side reads it: without the filler."""
     return FILLER_RE.sub(" ", question)
