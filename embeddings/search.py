@@ -46,7 +46,7 @@ from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_tokens, tokenize
 from .rerank import FEATURES, ArticleFacts, features, reorder
-from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, Tiers
+from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, Found, Tiers
 from .units import article_places, condensed, query_text
 
 __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
@@ -294,9 +294,8 @@ class Searcher:
         law = self.learned.law_probabilities(question)
         text = query_text(question)
         raw, tuned = self.learned.vectors(text, self.encoder)
-        found = self._search_units(raw if tuned is None else tuned, CANDIDATES)
-        # the question as it is, for closeness (abstain_below is on that scale) and for the policy documents' gate
-        found_raw = found if tuned is None else self._search_units(raw, RAW_CANDIDATES)
+        # the question as it is too, for closeness (abstain_below is on that scale) and for the policy documents' gate
+        found, found_raw = self._search_units(raw, tuned)
         dense, best_unit = self._best_per_article(*found)
         ranked_lexical = lexical
         if tuned is None:
@@ -371,7 +370,7 @@ class Searcher:
         self,
         question: str,
         raw: np.ndarray,
-        found_raw: tuple[np.ndarray, np.ndarray],
+        found_raw: Found,
         lexical: np.ndarray,
         example_words: np.ndarray,
         mode: str,
@@ -421,11 +420,19 @@ class Searcher:
                 found.append(index)
         return found
 
-    def _search_units(self, vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS' best `count` units for one question vector: (cosines, unit indices), best first (-1: none)."""
+    def _search_units(self, raw: np.ndarray, tuned: np.ndarray | None) -> tuple[Found, Found]:
+        """FAISS' best units, (cosines, unit indices) best first (-1: none): CANDIDATES for the adapted question
+        (`tuned`, or `raw` without an adapter) and RAW_CANDIDATES for the question as it is.
+
+        One search per vector: a batch of two would use both cores, but waking FAISS' OpenMP threads between
+        questions costs more than the second search."""
         index = self.index_folder.index
-        scores, units = index.search(vector, min(count, index.ntotal))
-        return scores[0], units[0]
+        scores, units = index.search(raw if tuned is None else tuned, min(CANDIDATES, index.ntotal))
+        found = scores[0], units[0]
+        if tuned is None:
+            return found, found
+        scores, units = index.search(raw, min(RAW_CANDIDATES, index.ntotal))
+        return found, (scores[0], units[0])
 
     def _example_words(self, question: str) -> np.ndarray:
         """Per article, the BM25 of its example questions' words (zero for an article without examples)."""
@@ -465,16 +472,20 @@ class Searcher:
 
     def _best_per_article(self, scores: np.ndarray, units: np.ndarray) -> tuple[dict[int, float], BestUnit]:
         """Each article's score and (paragraph, item) from its best unit; `units` come best first (-1: none)."""
-        by_article: dict[int, float] = {}
-        best_unit: BestUnit = {}
-        for score, unit in zip(scores, units):
-            if unit < 0:
-                continue
-            article = int(self.index_folder.unit_article[unit])
-            if article not in by_article:  # results come best first: the first unit of an article wins
-                by_article[article] = float(score)
-                paragraph, item = int(self.index_folder.unit_paragraph[unit]), int(self.index_folder.unit_item[unit])
-                best_unit[article] = (None if paragraph < 0 else paragraph, None if item < 0 else item)
+        found = units >= 0
+        scores, units = scores[found], units[found]
+        # results come best first: the first unit of an article wins
+        _, first = np.unique(self.index_folder.unit_article[units], return_index=True)
+        first.sort()
+        best = units[first]
+        articles = self.index_folder.unit_article[best].tolist()
+        paragraphs = self.index_folder.unit_paragraph[best].tolist()
+        items = self.index_folder.unit_item[best].tolist()
+        by_article = dict(zip(articles, scores[first].tolist()))
+        best_unit: BestUnit = {
+            article: (None if paragraph < 0 else paragraph, None if item < 0 else item)
+            for article, paragraph, item in zip(articles, paragraphs, items)
+        }
         return by_article, best_unit
 
     # ------------------------------------------------------------ abstention

@@ -17,6 +17,8 @@ from policy_corpus.store import DocumentInfo
 
 from .fusion import CANDIDATES, Scored
 
+Found = tuple[np.ndarray, np.ndarray]  # FAISS' (cosines, unit indices) for one question, best first (-1: none)
+
 RAW_CANDIDATES = 50  # units of the unadapted question looked at when comparing policy documents with national law
 PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their own: as many as an answer cites
 # ... of which a question on its own keeps their best two: its third citation is the best of the rest of the ranking,
@@ -82,7 +84,7 @@ class Tiers:
             return float(whole.fused[0] - whole.fused[-1]) if len(whole.fused) else 0.0
         return float(whole.fused[0] - whole.fused[int(np.argmax(theirs))])
 
-    def search_units(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def search_units(self, vector: np.ndarray) -> Found:
         """The policy documents' best units for one question vector, as FAISS would return them if they were all it
         held: (cosines, unit indices), best first."""
         cosines = self.vectors @ vector[0]
@@ -93,7 +95,7 @@ class Tiers:
         self,
         primary: Scored,
         whole: Scored,
-        found_raw: tuple[np.ndarray, np.ndarray],
+        found_raw: Found,
         lexical: np.ndarray,
         vector: np.ndarray,
     ) -> int:
