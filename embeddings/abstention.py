@@ -76,6 +76,10 @@ FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
     r"|百分之|千分之|万分之"
 )
+# How long or how often: a frequency (每年, 定期) answers it, and so does a time limit the law sets and has published
+# (在规定的时限内确定并公开具体办理时间): the owner learns where the figure is fixed. Not for amounts (补贴多少钱).
+TIME_ASKED = re.compile(r"多久|多长时间|几(?:年|个月|天|次|个工作日)|多少(?:天|年|次|个月|时间)")
+TIME_STATED = re.compile(r"每(?:年|季度?|半年|月)|定期|时限|办理时间")
 
 
 HAN = re.compile(r"[\u3400-\u9fff]")
@@ -285,6 +289,8 @@ class Abstention:
             # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
             return False
         cited = scored.articles[: self.settings.top_k]
+        if TIME_ASKED.search(question) and TIME_STATED.search(article_text(int(cited[0]))):
+            return False  # only the first: a time limit elsewhere (企业开办时限) says nothing of a trademark's
         return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)
 
     def uncovered(
