@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from policy_corpus.model import normal_id
+
 from .followup import Resolved, resolve
 from .search import Searcher
 
@@ -61,9 +63,11 @@ def read_questions(path: str | Path) -> list[Question]:
             row = json.loads(line)
             turns = [str(turn) for turn in row.get("turns", [])]
             question = turns[-1] if turns else row["question"]
-            gold = [(doc, int(num)) for doc, num in row["gold"]]
+            # ids as a collection's paths spell them (…解释（一）) are served in their normal form (…解释(一))
+            gold = [(normal_id(doc), int(num)) for doc, num in row["gold"]]
             pinpoint = [
-                (doc, int(a), int(p), None if i is None else int(i)) for doc, a, p, i in row.get("pinpoint", [])
+                (normal_id(doc), int(a), int(p), None if i is None else int(i))
+                for doc, a, p, i in row.get("pinpoint", [])
             ]
             questions.append(Question(question, gold, turns, pinpoint))
         except (ValueError, KeyError, TypeError) as error:

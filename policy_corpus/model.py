@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .numerals import article_label, int_to_cn
@@ -161,6 +162,12 @@ class Document:
 
 DATE_IN_ID = re.compile(r"\((\d{4})-(\d{2})-(\d{2})\)$")
 DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+def normal_id(doc_id: str) -> str:
+    """The form a document id is stored in: ｈｕｎａｎ and hunan are one id, and so are a collection entry's path
+    and the id it is served under (…解释（一）(2020-12-29) → …解释(一)(2020-12-29))."""
+    return unicodedata.normalize("NFKC", doc_id)
 
 
 def version_date(doc_id: str, dates: list[str]) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import BadDocumentIdError, CorpusError
-from .model import Document
+from .model import Document, normal_id
 from .parser import parse_document
 from .reader import ACCEPTED, decode_document
 
@@ -55,7 +55,7 @@ def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
     """
     if any(unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs", "Zl", "Zp") for ch in doc_id):
         raise BadDocumentIdError(f"文件编号 {doc_id!r} 含有看不见的格式字符（零宽空格、方向控制等），请重新输入。")
-    doc_id = unicodedata.normalize("NFKC", doc_id)  # ｈｕｎａｎ and hunan are one id
+    doc_id = normal_id(doc_id)
     parts = doc_id.split("/")
     if (
         not doc_id.strip()

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from .citation import short_title
 from .errors import UnknownArticleError, UnknownDocumentError
-from .model import Article, ChangeAction, Document, DocumentKind, DraftStatus, Item, Paragraph, Version
+from .model import Article, ChangeAction, Document, DocumentKind, DraftStatus, Item, Paragraph, Version, normal_id
 from .numerals import article_label
 from .repeal import not_yet_in_force, repealed_laws, takes_effect
 
@@ -244,7 +244,8 @@ class Store:
         return [_document_info(row) for row in self.db["documents"].rows_where(where, order_by="position")]
 
     def document(self, doc_id: str) -> DocumentInfo:
-        rows = list(self.db["documents"].rows_where("id = ?", [doc_id]))
+        """The document with id `doc_id`, typed in any width (…解释（一） finds …解释(一))."""
+        rows = list(self.db["documents"].rows_where("id = ?", [normal_id(doc_id)]))
         if not rows:
             raise UnknownDocumentError(f"没有编号为 {doc_id} 的文件。可用的文件：{', '.join(self.document_ids()[:20])}")
         return _document_info(rows[0])
@@ -256,7 +257,7 @@ class Store:
         info = self.document(doc_id)
         rows = list(
             self.db["articles"].rows_where(
-                "doc_id = ? AND version = ? AND number = ? AND sub = ?", [doc_id, version.value, number, sub]
+                "doc_id = ? AND version = ? AND number = ? AND sub = ?", [info.id, version.value, number, sub]
             )
         )
         if not rows:
@@ -270,7 +271,7 @@ class Store:
             list(
                 self.db.query(
                     "SELECT 1 FROM articles WHERE doc_id = ? AND version = ? AND number = ? LIMIT 1",
-                    [doc_id, version.value, number],
+                    [normal_id(doc_id), version.value, number],
                 )
             )
         )
@@ -279,7 +280,7 @@ class Store:
         where, args = [], []
         if doc_id is not None:
             where.append("doc_id = ?")
-            args.append(doc_id)
+            args.append(normal_id(doc_id))
         if version is not None:
             where.append("version = ?")
             args.append(version.value)

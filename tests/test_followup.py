@@ -94,6 +94,18 @@ def test_eval_scores_the_cited_paragraph_and_item(searcher, tmp_path):
     assert evaluate(searcher, read_questions(plain)).pinpoint_at_1 is None
 
 
+def test_eval_reads_ids_as_a_collection_spells_them(searcher, assistant, tmp_path):
+    """A collection's paths have full-width brackets (…解释（一）(2020-12-29)) where the served id has the normal
+    form (…解释(一)(2020-12-29)); a gold written either way is the same document, as is an id typed in full width."""
+    question = LOAN_QUESTION
+    wide = write(
+        tmp_path, "wide", [{"question": question, "gold": [["ｈｕｎａｎ", 11]], "pinpoint": [["ｈｕｎａｎ", 11, 1, 7]]}]
+    )
+    report = evaluate(searcher, read_questions(wide))
+    assert report.recall_at_1 == 1.0 and report.pinpoint_at_1 == 1.0
+    assert assistant.article("ｈｕｎａｎ", 11).doc.id == "hunan"
+
+
 def test_chatter_after_a_question_is_not_taken_for_a_follow_up(assistant):
     from bot.conversation import Conversation
 
