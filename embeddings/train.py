@@ -25,6 +25,7 @@ import numpy as np
 
 from policy_corpus.config import PROJECT_DIR, Config, load_config
 from policy_corpus.library import Library
+from policy_corpus.model import normal_id
 from policy_corpus.sources import from_collection
 
 from .adapter import QueryAdapter, fit
@@ -109,7 +110,11 @@ def example_rows(config, corpus: CorpusVectors) -> list[dict]:
 
 
 def read_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Question rows, their gold ids in the form documents are served under (…解释（一） → …解释(一))."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        row["gold"] = [[normal_id(doc), number] for doc, number in row["gold"]]
+    return rows
 
 
 def tune_tower(config: Config, corpus: CorpusVectors, rows: list[dict]) -> QueryTower:

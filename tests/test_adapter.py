@@ -67,17 +67,27 @@ def test_unreadable_adapter_is_skipped_with_a_warning(tmp_path, caplog):
     assert "cannot be read" in caplog.text
 
 
+def full_width(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
 def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_path, capsys):
-    """embeddings.train end to end on the default corpus' real index: split, fit, save, report."""
+    """embeddings.train end to end on the default corpus' real index: split, fit, save, report. The questions'
+    gold ids are written in full width, as a collection's paths spell some (…解释（一）): they are the same laws."""
     from embeddings.train import main
 
+    questions = tmp_path / DEV_QUESTIONS.name
+    rows = [json.loads(line) for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        row["gold"] = [[full_width(doc), number] for doc, number in row["gold"]]
+    questions.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     out = tmp_path / "adapters" / "a.npz"
     main(
         [
             "--data",
             str(indexed_config.data_path),
             "--questions",
-            str(DEV_QUESTIONS),
+            str(questions),
             "--out",
             str(out),
             "--law-out",
