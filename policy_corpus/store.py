@@ -14,6 +14,8 @@ from .model import Article, ChangeAction, Document, DocumentKind, DraftStatus, I
 from .numerals import article_label
 from .repeal import not_yet_in_force, repealed_laws, takes_effect
 
+IDS_LISTED = 12  # an unknown id's error lists the ids, up to this many
+
 
 @dataclass
 class DocumentInfo:
@@ -247,8 +249,25 @@ class Store:
         """The document with id `doc_id`, typed in any width (…解释（一） finds …解释(一))."""
         rows = list(self.db["documents"].rows_where("id = ?", [normal_id(doc_id)]))
         if not rows:
-            raise UnknownDocumentError(f"没有编号为 {doc_id} 的文件。可用的文件：{', '.join(self.document_ids()[:20])}")
+            raise UnknownDocumentError(self._unknown_document(doc_id))
         return _document_info(rows[0])
+
+    def _unknown_document(self, doc_id: str) -> str:
+        """Why `doc_id` names no document, with the ids to use: all of a few, or those containing what was typed
+        (劳动合同法 → 社会法/劳动合同法(2012-12-28)) among a collection's hundreds."""
+        typed = normal_id(doc_id).strip()
+        said = f"没有编号为“{typed}”的文件。" if typed else "没有给出文件编号。"
+        ids = self.document_ids()
+        if len(ids) <= IDS_LISTED:
+            return f"{said}可用的文件：{', '.join(ids)}"
+        # those whose folder or name starts with it first (民法典 → 民法典/总则, not the interpretations that cite it)
+        near = sorted(
+            (id_ for id_ in ids if typed and typed in id_), key=lambda id_: (_starts_a_part(id_, typed), len(id_))
+        )
+        near = near[:IDS_LISTED]
+        if near:
+            return f"{said}编号里有“{typed}”的：{', '.join(near)}（共 {len(ids)} 个文件）"
+        return f"{said}共有 {len(ids)} 个文件，编号形如 {ids[0]}、{ids[-1]}。"
 
     def document_ids(self) -> list[str]:
         return [row["id"] for row in self.db.query("SELECT id FROM documents ORDER BY position")]
@@ -296,6 +315,11 @@ class Store:
             [version.value],
         )
         return [row for row in rows if row["doc_id"] in in_force]
+
+
+def _starts_a_part(doc_id: str, text: str) -> bool:
+    """False (sorting first) when a part of `doc_id` (its folders, its name) starts with `text`."""
+    return not any(part.startswith(text) for part in doc_id.split("/"))
 
 
 def article_from_row(row: dict) -> Article:

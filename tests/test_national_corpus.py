@@ -355,3 +355,21 @@ def test_an_account_in_several_messages_is_read_as_one_question(national):
 
 def test_a_labour_question_about_a_shop_is_still_answered(national):
     assert not national.ask("店里的员工在外面兼职影响工作，我能解除合同吗").abstained
+
+
+def test_an_unknown_id_names_the_ids_that_contain_what_was_typed(national, monkeypatch):
+    import policy_corpus.store
+
+    with pytest.raises(UnknownDocumentError) as few:
+        national.article("nosuch", 1)
+    assert "没有编号为“nosuch”的文件。可用的文件：bizenv" in str(few.value)  # a few: all of them
+    with pytest.raises(UnknownDocumentError) as blank:
+        national.article(" ", 1)
+    assert str(blank.value).startswith("没有给出文件编号。")
+    monkeypatch.setattr(policy_corpus.store, "IDS_LISTED", 3)  # as many as a whole collection has, beyond it
+    with pytest.raises(UnknownDocumentError) as many:
+        national.article("劳动合同法", 19)
+    assert "编号里有“劳动合同法”的：社会法/劳动合同法(2012-12-28)（共" in str(many.value)
+    with pytest.raises(UnknownDocumentError) as none:
+        national.article("nosuch", 1)
+    assert str(none.value).startswith("没有编号为“nosuch”的文件。共有 ")
