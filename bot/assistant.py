@@ -17,7 +17,7 @@ from policy_corpus.citation import Segment, diff_text, short_title
 from policy_corpus.config import Config
 from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.library import Library
-from policy_corpus.model import Article, Version
+from policy_corpus.model import Article, Version, normal_id
 from policy_corpus.names import find_documents, narrow_by_article
 from policy_corpus.numerals import article_label
 from policy_corpus.references import parse_lookup
@@ -243,18 +243,19 @@ class Assistant:
         ids = store.document_ids()
         return DEFAULT_DOCUMENT if DEFAULT_DOCUMENT in ids else ids[0]
 
-    def resolve_document(self, name: str, number: int | None = None) -> str:
+    def resolve_document(self, name: str, number: int | None = None, unknown_as_id: bool = False) -> str:
         """A document id from an id or a name people use (促进法, 劳动合同法, 民法典 + article number).
 
-        Names resolve to the version in force; an id reaches any version.
+        Names resolve to the version in force; an id reaches any version. `unknown_as_id`: a name that fits no
+        document comes back as it is, for a lookup by id to say which ids there are.
         """
         with self._use() as serving:
-            return self._resolve_document(serving.store, name, number)
+            return self._resolve_document(serving.store, name, number, unknown_as_id)
 
     @staticmethod
-    def _resolve_document(store: Store, name: str, number: int | None) -> str:
-        if name in store.document_ids():
-            return name
+    def _resolve_document(store: Store, name: str, number: int | None, unknown_as_id: bool = False) -> str:
+        if normal_id(name) in store.document_ids():
+            return normal_id(name)
         # a repealed law is still found by its name, to be shown marked 已废止 with what repealed it
         found = find_documents(name, store.documents(in_force_only=True)) or find_documents(name, store.documents())
         if number is not None:
@@ -264,6 +265,8 @@ class Assistant:
         if len(found) == 1:
             return found[0].id
         if not found:
+            if unknown_as_id:
+                return name
             raise UnknownDocumentError(f"没有找到名为“{name}”的文件。")
         names = "、".join(f"{info.id}（{short_title(info.title)}）" for info in found[:5])
         raise UnknownDocumentError(f"“{name}”可能指：{names}。请写得更具体些，或直接用编号。")

@@ -320,7 +320,9 @@ def cmd_docs(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_article(args: argparse.Namespace, config: Config) -> int:
     number, sub = parse_article_ref(args.number)
-    view = lookup_assistant(config).article(args.doc, number, Version(args.version), sub)
+    assistant = lookup_assistant(config)
+    doc = assistant.resolve_document(args.doc, number, unknown_as_id=True)  # an id, or a name: 劳动合同法 19
+    view = assistant.article(doc, number, Version(args.version), sub)
     if args.json:
         print(json.dumps(article_json(view), ensure_ascii=False, indent=1))
     else:
@@ -330,7 +332,8 @@ def cmd_article(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_diff(args: argparse.Namespace, config: Config) -> int:
     number, sub = parse_article_ref(args.number)
-    view = lookup_assistant(config).diff(args.doc, number, sub)
+    assistant = lookup_assistant(config)
+    view = assistant.diff(assistant.resolve_document(args.doc, number, unknown_as_id=True), number, sub)
     if args.json:
         draft = view.draft
         data = {

@@ -126,6 +126,11 @@ def test_cli_article_json_and_errors(config, capsys, monkeypatch):
     assert "没有第九十九条" in err and len(err.strip().splitlines()) == 1
     assert main(["article", "nosuchdoc", "1"]) == 2
     assert "nosuchdoc" in capsys.readouterr().err
+    # a name people use works as well as the id
+    assert main(["article", "湖南办法", "11", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["doc"] == "hunan"
+    assert main(["diff", "湖南办法", "11"]) == 0
+    assert "[-银行-]{+金融+}" in capsys.readouterr().out
 
 
 def test_cli_diff_marks_changes_and_new_articles(config, capsys, monkeypatch):
