@@ -52,9 +52,8 @@ OFF_TOPIC = (
 OFF_TOPIC_MARGIN = 0.02  # above the median off-topic best cosine
 # A question asking for a figure or a list of papers (注册商标要多久、交多少钱; 要准备哪些材料), not whether one applies
 # (罚多少没个标准吗). Documents that mention a topic without its specifics (商标, 许可, 担保贷款) do not answer it.
-FIGURE_ASKED = re.compile(
-    r"多少|(?<![这那近前头后了])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率|哪些材料|什么材料"
-)
+NUMBER_ASKED = re.compile(r"多少|(?<![这那近前头后了])几(?:年|个月|天|倍|成|次|个工作日)|多久|多长时间|税率|征收率")
+FIGURE_ASKED = re.compile(f"{NUMBER_ASKED.pattern}|哪些材料|什么材料")
 # A question asking for business advice rather than a rule: a recommendation or ranking (哪家最便宜, 哪个牌子好,
 # 推荐一下), an opinion (你觉得…好吗, 好听吗), whether a trade or a place pays (还赚钱吗, 哪儿生意更好), the price of
 # goods (多少钱一斤), a forecast (明年会涨到多少), or marketing know-how (怎么提高销量, 文案). No provision answers
@@ -140,10 +139,17 @@ def not_covered(message: str) -> Declined:
     return Declined.NOT_COVERED
 
 
-def asks_for_figure(question: str) -> bool:
-    """Whether the question asks for a figure, duration or list of papers (and is not a yes-or-no question)."""
-    match = FIGURE_ASKED.search(question)
+def asks_for_figure(question: str, papers: bool = True) -> bool:
+    """Whether the question asks for a figure, duration or (`papers`) list of papers, and is not a yes-or-no
+    question."""
+    match = (FIGURE_ASKED if papers else NUMBER_ASKED).search(question)
     return match is not None and not YES_NO_ENDING.search(question[match.end() :])
+
+
+def states_figure(text: str, question: str) -> bool:
+    """Whether `text` states the kind of figure `question` asks for: a number, or for how long or how often also a
+    frequency or a time limit the law sets (TIME_STATED)."""
+    return bool(FIGURE_STATED.search(text) or (TIME_ASKED.search(question) and TIME_STATED.search(text)))
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from policy_corpus.names import name_before, narrow_by_article
 from policy_corpus.references import find_references
 from policy_corpus.store import Store
 
-from .abstention import Abstention, Declined, has_words
+from .abstention import Abstention, Declined, asks_for_figure, has_words, states_figure
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .followup import ASKS_CONSEQUENCE, points_back
@@ -224,8 +224,21 @@ class Searcher:
         paragraphs, items = self.index_folder.unit_paragraph[units], self.index_folder.unit_item[units]
         if index in self._unit_examples:
             cosines = self._with_place_examples(cosines, paragraphs, items, *self._unit_examples[index], scored.vector)
+        stating = self._places_stating_figure(index, question)
+        if stating:
+            states = np.array([(int(p), None if i < 0 else int(i)) in stating for p, i in zip(paragraphs, items)])
+            cosines = np.where(states, cosines, -np.inf) if states.any() else cosines
         best = int(np.argmax(cosines))
         return int(paragraphs[best]), None if items[best] < 0 else int(items[best])
+
+    def _places_stating_figure(self, index: int, question: str) -> set[tuple[int, int | None]]:
+        """When the question asks for a number (多久, 多少) and only some places of article `index` state one (试用期不得
+        超过一个月 beside 只能约定一次试用期), those places: the answer is among them. Else none."""
+        if not question or not asks_for_figure(question, papers=False):
+            return set()
+        places = article_places(self._article(index))
+        stating = {(p, i) for p, i, text in places if states_figure(text, question)}
+        return stating if len(stating) < len(places) else set()
 
     @staticmethod
     def _with_place_examples(
@@ -258,6 +271,10 @@ class Searcher:
         # without length normalisation: the paragraph that states the rule in full is not outscored by a short one
         # that repeats a word or two of it
         scores = score_tokens(tokens, question, self.index_folder.bm25.stats, b=0.0)
+        stating = self._places_stating_figure(index, question)
+        if stating:
+            among = np.where([place in stating for place in places], scores, -np.inf)
+            scores = among if among.max() > 0 else scores
         best = int(np.argmax(scores))
         paragraph, item = places[best]
         return (paragraph, item) if scores[best] > 0 else (None, None)

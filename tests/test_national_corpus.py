@@ -373,3 +373,11 @@ def test_an_unknown_id_names_the_ids_that_contain_what_was_typed(national, monke
     with pytest.raises(UnknownDocumentError) as none:
         national.article("nosuch", 1)
     assert str(none.value).startswith("没有编号为“nosuch”的文件。共有 ")
+
+
+@pytest.mark.parametrize("question", ["招的服务员，试用期最长能约定多久", "试用期最长能约定多久"])
+def test_asking_how_long_cites_the_paragraph_that_states_how_long(national, question):
+    """第十九条's first paragraph states the limits (不得超过一个月…); its second (只能约定一次试用期) shares more of
+    the question's words (约定) but no figure."""
+    best = national.ask(question).best
+    assert (best.doc_id, best.article.number, best.paragraph) == ("社会法/劳动合同法(2012-12-28)", 19, 1)
