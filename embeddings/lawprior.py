@@ -39,15 +39,8 @@ class LawPrior:
     bias: np.ndarray  # (laws,)
     info: dict = field(default_factory=dict)
 
-    def features(self, question: str) -> np.ndarray:
-        """Sublinear tf × idf, L2-normalised."""
-        vector = np.zeros(len(self.vocabulary), dtype=np.float32)
-        indices, values = self.sparse_features(question)
-        vector[indices] = values
-        return vector
-
-    def sparse_features(self, question: str) -> tuple[np.ndarray, np.ndarray]:
-        """`features` at the question's known grams only: (indices, values)."""
+    def features(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sublinear tf × idf, L2-normalised, at the question's known grams: (indices, values)."""
         counts = [(self.vocabulary.get(gram), count) for gram, count in Counter(grams(question)).items()]
         known = [(index, count) for index, count in counts if index is not None]
         indices = np.array([index for index, _ in known], dtype=np.int64)
@@ -57,7 +50,7 @@ class LawPrior:
 
     def probabilities(self, question: str) -> np.ndarray:
         """P(law | question) for each of `laws`."""
-        indices, values = self.sparse_features(question)
+        indices, values = self.features(question)
         # the question's few grams select their rows: a dense product over the whole vocabulary costs 3 times more
         logits = values @ self.weight[indices] + self.bias
         exp = np.exp(logits - logits.max())
@@ -111,15 +104,28 @@ def fit_law_prior(
         np.zeros(len(labels), dtype=np.float32),
     )
     pairs = [(question, law) for question, row in zip(questions, laws) for law in sorted(row)]
-    inputs = torch.from_numpy(np.stack([prior.features(question) for question, _ in pairs]))
+    inputs = _sparse_rows([prior.features(question) for question, _ in pairs], len(kept))
     targets = torch.tensor([labels.index(law) for _, law in pairs])
     weight = torch.zeros(len(kept), len(labels), requires_grad=True)
     bias = torch.zeros(len(labels), requires_grad=True)
     optimiser = torch.optim.Adam([weight, bias], lr=learning_rate)
     for _ in range(epochs):  # full batch: a few thousand rows
-        loss = torch.nn.functional.cross_entropy(inputs @ weight + bias, targets) + l2 * (weight**2).sum()
+        logits = torch.sparse.mm(inputs, weight) + bias
+        loss = torch.nn.functional.cross_entropy(logits, targets) + l2 * (weight**2).sum()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     prior.weight, prior.bias = weight.detach().numpy(), bias.detach().numpy()
     return prior
+
+
+def _sparse_rows(rows: list[tuple[np.ndarray, np.ndarray]], width: int):
+    """Rows of (indices, values) as one sparse matrix: a question has a few dozen of the thousands of n-grams."""
+    import torch
+
+    row_of = np.concatenate([np.full(len(indices), row, dtype=np.int64) for row, (indices, _) in enumerate(rows)])
+    columns = np.concatenate([indices for indices, _ in rows])
+    values = np.concatenate([values for _, values in rows]).astype(np.float32)
+    positions = torch.from_numpy(np.stack([row_of, columns]))
+    shape = (len(rows), width)
+    return torch.sparse_coo_tensor(positions, torch.from_numpy(values), shape, check_invariants=True).coalesce()

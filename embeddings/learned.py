@@ -21,6 +21,7 @@ from .query_tower import tower_encoder
 from .rerank import Reranker, load_reranker
 
 logger = logging.getLogger(__name__)
+POLICY, NATIONAL = "policy", "national"  # the policy gate's two classes
 
 
 def learned_file(config: Config, setting: str) -> Path | None:
@@ -44,13 +45,21 @@ def get_query_tower(config: Config) -> Encoder | None:
 
 def get_law_prior(config: Config) -> LawPrior | None:
     """The configured law prior, if set and readable."""
-    path = learned_file(config, config.search.law_prior)
+    return _load_prior(learned_file(config, config.search.law_prior), "law prior")
+
+
+def get_policy_gate(config: Config) -> LawPrior | None:
+    """The configured policy gate (embeddings/train.py fit_policy_gate), if set and readable."""
+    return _load_prior(learned_file(config, config.search.policy_gate), "policy gate")
+
+
+def _load_prior(path: Path | None, what: str) -> LawPrior | None:
     if path is None:
         return None
     try:
         return LawPrior.load(path)
     except (OSError, ValueError, KeyError) as error:
-        logger.warning("law prior %s cannot be read (%s): searching without it", path, error)
+        logger.warning("%s %s cannot be read (%s): searching without it", what, path, error)
         return None
 
 
@@ -64,6 +73,7 @@ class Learned:
     law_class: np.ndarray | None = None  # each article's law's class in the prior (-1: none)
     reranker: Reranker | None = None
     tower: Encoder | None = None
+    policy_gate: LawPrior | None = None
 
     def vectors(self, text: str, encoder: Encoder) -> tuple[np.ndarray, np.ndarray | None]:
         """A question's vector from the shipped model (`encoder`: closeness and the policy documents read it), and
@@ -105,6 +115,12 @@ class Learned:
             )
         return learned
 
+    def policy_share(self, question: str) -> float | None:
+        """How likely the question is one the policy documents answer, by its words; None without a gate."""
+        if self.policy_gate is None:
+            return None
+        return float(self.policy_gate.probabilities(question)[self.policy_gate.laws.index(POLICY)])
+
     def law_probabilities(self, question: str) -> np.ndarray | None:
         """Per article, the law prior's probability of its law (0 outside the prior's laws); None without a prior."""
         if self.law_prior is None:
@@ -123,7 +139,7 @@ def load_learned(
     """
     if not any(from_collection(doc_id) for doc_id, _, _ in article_keys):
         return Learned()
-    return Learned.for_corpus(
+    learned = Learned.for_corpus(
         get_adapter(config, encoder),
         get_law_prior(config),
         load_reranker(learned_file(config, config.search.reranker)),
@@ -131,3 +147,6 @@ def load_learned(
         documents,
         get_query_tower(config),
     )
+    gate = get_policy_gate(config)
+    learned.policy_gate = gate if gate is not None and POLICY in gate.laws else None
+    return learned

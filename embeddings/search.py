@@ -419,6 +419,11 @@ class Searcher:
         ):
             return scored
         lead = min(self.tiers.lead(primary, scored, found_raw, lexical, raw), lead_at_most)
+        share = self.learned.policy_share(question) if lead else None
+        if share is not None and share < self.settings.policy_gate_below:
+            # worded like the questions written for national law (员工旷工能开除吗, 借钱利息最高多少): 公司, 货款 or
+            # 借钱 in an owner's question are not evidence that a provincial measure answers it
+            lead = 0
         return lead_with(primary, scored, lead) if lead else scored
 
     def references(self, question: str) -> list[int]:

@@ -33,7 +33,8 @@ from .encoder import get_encoder, resolve_model
 from .examples import read_examples
 from .faiss_index import read_faiss
 from .index_folder import VECTORS, read_units
-from .lawprior import fit_law_prior
+from .lawprior import LawPrior, fit_law_prior
+from .learned import NATIONAL, POLICY
 from .query_tower import SETTINGS as TOWER_SETTINGS
 from .query_tower import QueryTower, fit_tower, tower_encoder
 from .units import query_text
@@ -43,6 +44,8 @@ HELD_OUT_SHARE = 0.2
 QUESTIONS = PROJECT_DIR / "embeddings" / "training" / "stard_train.jsonl"
 ADAPTER = PROJECT_DIR / "embeddings" / "adapters" / "m3e-small-stard.npz"
 LAW_PRIOR = PROJECT_DIR / "embeddings" / "adapters" / "stard-laws.npz"
+POLICY_GATE = PROJECT_DIR / "embeddings" / "adapters" / "policy-gate.npz"
+GATE_EPOCHS = 200
 # chosen on a split of the training questions (not the held-out ones): temperature 0.02-0.05, l2 0.001-0.1, 3-16 epochs
 SETTINGS = {"epochs": 8, "temperature": 0.02, "l2": 0.01, "learning_rate": 1e-3, "batch_size": 64}
 
@@ -109,6 +112,16 @@ def example_rows(config, corpus: CorpusVectors) -> list[dict]:
     ]
 
 
+def fit_policy_gate(config: Config) -> LawPrior:
+    """How likely a question is one the policy documents answer: a prior over two classes, fitted on the example
+    questions written for their articles and for national law's (embeddings.learned reads it)."""
+    examples = read_examples(config.examples_path)
+    labels = [{NATIONAL if from_collection(example.doc_id) else POLICY} for example in examples]
+    gate = fit_law_prior([example.question for example in examples], labels, epochs=GATE_EPOCHS)
+    gate.info = {"questions": len(examples), "fitted": date.today().isoformat()}
+    return gate
+
+
 def read_rows(path: Path) -> list[dict]:
     """Question rows, their gold ids in the form documents are served under (…解释（一） → …解释(一))."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -147,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, default=ADAPTER)
     parser.add_argument("--law-out", type=Path, default=LAW_PRIOR)
+    parser.add_argument("--gate-out", type=Path, default=POLICY_GATE)
     parser.add_argument(
         "--tower-out",
         type=Path,
@@ -198,6 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     top = [prior.laws[int(np.argmax(prior.probabilities(row["question"])))] for row in heldout_rows]
     right = np.mean([law in {law_of.get(doc) for doc, _ in row["gold"]} for law, row in zip(top, heldout_rows)])
     print(f"law prior: {len(prior.laws)} laws, {len(prior.vocabulary)} n-grams; held-out top law right: {right:.3f}")
+    gate = fit_policy_gate(config)
+    gate.save(args.gate_out)
+    print(f"policy gate: {gate.info['questions']} example questions, saved {args.gate_out}")
     print(f"evaluate the full search with: policybot eval {heldout_path}")
 
 

@@ -108,6 +108,14 @@ class SearchSettings(Section):
         path=True,
     )
     law_prior_weight: float = setting(1.0, "national-law articles get this × P(their law | question)", ge=0)
+    policy_gate: str = setting(
+        "embeddings/adapters/policy-gate.npz",
+        "how likely a question is one the policy documents answer, from the example questions (make train); off = none",
+        path=True,
+    )
+    policy_gate_below: float = setting(
+        0.1, "beside national law the policy documents do not lead a question less likely than this", ge=0, le=1
+    )
     reranker: str = setting(
         "embeddings/adapters/reranker.json",
         "reorders national law's first candidates by what the fused score does not weigh (make train); off = none",

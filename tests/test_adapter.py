@@ -92,6 +92,8 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
             str(out),
             "--law-out",
             str(tmp_path / "laws.npz"),
+            "--gate-out",
+            str(tmp_path / "gate.npz"),
         ]
     )
     adapter = load_adapter(out, "m3e-small", 512)
@@ -101,6 +103,7 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
     held = (out.parent / "splits" / "dev_questions.heldout.jsonl").read_text(encoding="utf-8").splitlines()
     assert train and held and not set(train) & set(held)
     assert "held-out dense recall with adapter" in capsys.readouterr().out
+    assert LawPrior.load(tmp_path / "gate.npz").laws == ["national", "policy"]
 
 
 LABOUR = [

@@ -381,3 +381,19 @@ def test_asking_how_long_cites_the_paragraph_that_states_how_long(national, ques
     the question's words (约定) but no figure."""
     best = national.ask(question).best
     assert (best.doc_id, best.article.number, best.paragraph) == ("社会法/劳动合同法(2012-12-28)", 19, 1)
+
+
+def test_an_owners_general_law_question_is_not_led_by_the_policy_documents(national):
+    """Worded like the questions written for national law (the policy gate): the law that states the rule is cited
+    first (劳动合同法第八十二条: 二倍的工资), not a provincial measure that shares the owner's words."""
+    for question in (
+        "开了个小饭店，招的服务员干了两个多月一直没签合同，她现在要我多给一倍工资，真要给吗？",
+        "小面馆的服务员来了两个多月，合同一直没签，她说要我多付一倍的工资，这钱真得给？",
+    ):
+        best = national.ask(question).best
+        assert (best.doc_id, best.article.number) == ("社会法/劳动合同法(2012-12-28)", 82)
+
+
+def test_the_policy_documents_still_lead_the_questions_they_answer(national):
+    best = national.ask("银行说我贷款到期必须先还清才能再贷，我周转不过来").best
+    assert (best.doc_id, best.article.number) == ("hunan", 11)
