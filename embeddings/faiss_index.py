@@ -12,6 +12,16 @@ HNSW_NEIGHBOURS = 32
 # Above the 300 candidates a search asks for: at 128 HNSW missed articles exact search finds (STARD
 # recall@10 0.767 -> 0.783 on a split of the training questions at 512), for about 1 ms more per question.
 HNSW_EF_SEARCH = 512
+# ... but a search whose first few matter only (the best cosine, for closeness and the policy documents' lead) finds
+# the same best unit at 192 (350 questions) in 0.75 ms instead of 1.2
+HNSW_EF_SEARCH_FIRST = 256
+
+
+def search_first(index: faiss.Index, vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`index.search` for a search whose first results matter most: a shallower HNSW search."""
+    if isinstance(index, faiss.IndexHNSW):
+        return index.search(vector, count, params=faiss.SearchParametersHNSW(efSearch=HNSW_EF_SEARCH_FIRST))
+    return index.search(vector, count)
 
 
 def build_faiss(vectors: np.ndarray, kind: str = "auto", hnsw_above: int = 20000) -> faiss.Index:

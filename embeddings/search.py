@@ -26,6 +26,7 @@ from policy_corpus.store import Store
 from .abstention import Abstention, Declined, asks_for_figure, has_words, states_figure
 from .background import background_path, load_background
 from .encoder import get_encoder
+from .faiss_index import search_first
 from .followup import ASKS_CONSEQUENCE, points_back
 from .fusion import (
     CANDIDATES,
@@ -453,7 +454,7 @@ class Searcher:
         found = scores[0], units[0]
         if tuned is None:
             return found, found
-        scores, units = index.search(raw, min(RAW_CANDIDATES, index.ntotal))
+        scores, units = search_first(index, raw, min(RAW_CANDIDATES, index.ntotal))
         return found, (scores[0], units[0])
 
     def _example_words(self, question: str) -> np.ndarray:
