@@ -300,16 +300,21 @@ class Abstention:
         return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)
 
     def uncovered(
-        self, scored: Scored, question: str, articles: np.ndarray | None = None, floor: float | None = None
+        self,
+        scored: Scored,
+        question: str,
+        articles: np.ndarray | None = None,
+        floor: float | None = None,
+        words_too: bool = True,
     ) -> bool:
-        """Nothing in `scored` is close in meaning, the question has no words to search (呃？？, 啊啊啊), or the
-        background matches far better than `articles` do."""
+        """Nothing in `scored` is close in meaning, the question has no words to search (呃？？, 啊啊啊), or
+        (`words_too`) the background matches far better than `articles` do."""
         if scored.closeness < (self.floor if floor is None else floor):
             return True
         if not names_a_topic(question):
             # its vector is that of its punctuation and interjections: close to whatever, evidence of nothing
             return True
-        return self.background_ratio(question, articles) < self.settings.abstain_ratio
+        return words_too and self.background_ratio(question, articles) < self.settings.abstain_ratio
 
     def background_ratio(self, question: str, articles: np.ndarray | None = None) -> float:
         """Best corpus matches (among `articles`, if given) over best background matches, on one BM25 scale.

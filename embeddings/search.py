@@ -415,12 +415,15 @@ class Searcher:
             pool=self.tiers.articles,
         )
         primary.closeness = closeness
+        share = self.learned.policy_share(question)
+        # worded like the questions written for the documents (镇里让每家厂出钱修路, 区长换了补贴不算数): that national
+        # law shares more of its words does not make them uncovered, as long as one of their articles is close
+        theirs = share is not None and share >= self.settings.policy_gate_above
         if len(primary.articles) == 0 or self.abstention.uncovered(
-            primary, question, self.tiers.articles, self.abstention.primary_floor
+            primary, question, self.tiers.articles, self.abstention.primary_floor, words_too=not theirs
         ):
             return scored
         lead = min(self.tiers.lead(primary, scored, found_raw, lexical, raw), lead_at_most)
-        share = self.learned.policy_share(question) if lead else None
         if share is not None and share < self.settings.policy_gate_below:
             # worded like the questions written for national law (员工旷工能开除吗, 借钱利息最高多少): 公司, 货款 or
             # 借钱 in an owner's question are not evidence that a provincial measure answers it

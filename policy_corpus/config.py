@@ -116,6 +116,12 @@ class SearchSettings(Section):
     policy_gate_below: float = setting(
         0.1, "beside national law the policy documents do not lead a question less likely than this", ge=0, le=1
     )
+    policy_gate_above: float = setting(
+        0.5,
+        "... and answer one at least this likely whenever one of their articles is close, however national law's words match",
+        ge=0,
+        le=1,
+    )
     reranker: str = setting(
         "embeddings/adapters/reranker.json",
         "reorders national law's first candidates by what the fused score does not weigh (make train); off = none",

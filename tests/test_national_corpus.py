@@ -397,3 +397,11 @@ def test_an_owners_general_law_question_is_not_led_by_the_policy_documents(natio
 def test_the_policy_documents_still_lead_the_questions_they_answer(national):
     best = national.ask("银行说我贷款到期必须先还清才能再贷，我周转不过来").best
     assert (best.doc_id, best.article.number) == ("hunan", 11)
+
+
+def test_a_question_worded_like_the_documents_own_is_theirs_however_national_law_matches_its_words(national):
+    """Read as the policy documents' (the policy gate) and close to 优化营商环境条例第三十一条 (政府换届不得违约), it is
+    answered from it, not declined because the national collection has more of its words (区, 房租, 补贴)."""
+    answer = national.ask("区里招商承诺的房租补贴，区长换了就说以前答应的不算了，我们能怎么办？")
+    assert not answer.abstained
+    assert (answer.best.doc_id, answer.best.article.number) == ("bizenv", 31)
