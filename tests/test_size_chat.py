@@ -285,6 +285,8 @@ def test_chat_asks_for_the_missing_figures_then_answers(chat):
         "小微企业的划型标准是什么",
         "开超市，员工二十来个，够得上小微企业吗",
         "算小微吗",
+        "开了个小饭馆，员工15个，去年营业额90万，这算小型企业还是微型企业啊？",
+        "我们厂是中型还是小型",
     ],
 )
 def test_size_questions_are_recognised(question):
