@@ -247,6 +247,9 @@ def test_a_question_of_which_court_is_not_taken_for_advice():
     """哪家…最 asks for a recommendation when it is about price or quality, not when it is about jurisdiction."""
     assert ASKS_FOR_ADVICE.search("哪家银行的贷款利息最低")
     assert not ASKS_FOR_ADVICE.search("合同纠纷，哪家法院管辖最合适")
+    # what the law sets or decides is not a market price
+    for question in ("律师费该谁出", "加盟费交了能退吗", "违约金约定多少算合理", "逾期罚款一般要交多少"):
+        assert not ASKS_FOR_ADVICE.search(question), question
 
 
 @pytest.mark.parametrize(
@@ -265,6 +268,10 @@ def test_a_question_of_which_court_is_not_taken_for_advice():
         "这家店转让费要二十万，值不值",
         "卖烤肠和卖煎饼，哪个更赚钱",
         "水果店要不要上美团外卖",
+        # what a service or a deal costs on the market
+        "开个炸鸡加盟店，加盟费一般要交多少",
+        "找代账公司做账，一个月收多少算合理",
+        "打这种官司请律师大概要花多少",
     ],
 )
 def test_business_advice_is_declined(national, question):
