@@ -81,6 +81,7 @@ FIGURE_STATED = re.compile(
 # How long or how often: a frequency (每年, 定期) answers it, and so does a time limit the law sets and has published
 # (在规定的时限内确定并公开具体办理时间): the owner learns where the figure is fixed. Not for amounts (补贴多少钱).
 TIME_ASKED = re.compile(r"多久|多长时间|几(?:年|个月|天|次|个工作日)|多少(?:天|年|次|个月|时间)")
+SUPPORT = re.compile(r"补贴|补助|奖补|资助|贴息|扶持资金")  # money a government hands out
 TIME_STATED = re.compile(r"每(?:年|季度?|半年|月)|定期|时限|办理时间")
 
 
@@ -290,14 +291,20 @@ class Abstention:
         return not_covered(message)
 
     def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
-        """The question asks for a figure and none of the articles an answer cites states one."""
+        """The question asks for a figure and none of the articles an answer cites states one; for an amount of
+        support (补贴能领多少), none states one where it speaks of support."""
         if not asks_for_figure(question):
             return False
+        cited = scored.articles[: self.settings.top_k]
+        if asks_for_figure(question, papers=False) and SUPPORT.search(question):
+            # subsidies are set by local, yearly policies: an article with a figure on something else (一个月工资,
+            # 出口补贴) does not answer how much of one an owner gets
+            texts = [article_text(int(index)) for index in cited]
+            return not any(SUPPORT.search(text) and FIGURE_STATED.search(text) for text in texts)
         if self.is_primary is not None and not self.is_primary[int(scored.articles[0])]:
             # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is for
             # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
             return False
-        cited = scored.articles[: self.settings.top_k]
         if TIME_ASKED.search(question) and TIME_STATED.search(article_text(int(cited[0]))):
             return False  # only the first: a time limit elsewhere (企业开办时限) says nothing of a trademark's
         return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)

@@ -412,3 +412,9 @@ def test_a_question_worded_like_the_documents_own_is_theirs_however_national_law
     answer = national.ask("区里招商承诺的房租补贴，区长换了就说以前答应的不算了，我们能怎么办？")
     assert not answer.abstained
     assert (answer.best.doc_id, answer.best.article.number) == ("bizenv", 31)
+
+
+def test_how_much_support_an_owner_gets_is_declined_when_no_cited_article_states_it(national):
+    """Subsidies are set by local, yearly policies: a figure on something else (经济补偿 of 一个月工资) is no answer."""
+    answer = national.ask("今年我们这儿的稳岗补贴，一个员工能补多少钱")
+    assert answer.abstained and answer.figure_missing
