@@ -81,8 +81,8 @@ FIGURE_STATED = re.compile(
 # How long or how often: a frequency (每年, 定期) answers it, and so does a time limit the law sets and has published
 # (在规定的时限内确定并公开具体办理时间): the owner learns where the figure is fixed. Not for amounts (补贴多少钱).
 TIME_ASKED = re.compile(r"多久|多长时间|几(?:年|个月|天|次|个工作日)|多少(?:天|年|次|个月|时间)")
-SUPPORT = re.compile(r"补贴|补助|奖补|资助|贴息|扶持资金")  # money a government hands out
 TIME_STATED = re.compile(r"每(?:年|季度?|半年|月)|定期|时限|办理时间")
+SUPPORT = re.compile(r"补贴|补助|奖补|资助|贴息|扶持资金")  # money a government hands out
 
 
 HAN = re.compile(r"[\u3400-\u9fff]")
