@@ -254,8 +254,9 @@ class Assistant:
 
     @staticmethod
     def _resolve_document(store: Store, name: str, number: int | None, unknown_as_id: bool = False) -> str:
-        if normal_id(name) in store.document_ids():
-            return normal_id(name)
+        doc_id = normal_id(name)
+        if doc_id in store.document_ids():
+            return doc_id
         # a repealed law is still found by its name, to be shown marked 已废止 with what repealed it
         found = find_documents(name, store.documents(in_force_only=True)) or find_documents(name, store.documents())
         if number is not None:

@@ -305,9 +305,9 @@ class Abstention:
             # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is for
             # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
             return False
-        if TIME_ASKED.search(question) and TIME_STATED.search(article_text(int(cited[0]))):
-            return False  # only the first: a time limit elsewhere (企业开办时限) says nothing of a trademark's
-        return not any(FIGURE_STATED.search(article_text(int(index))) for index in cited)
+        first, *rest = (article_text(int(index)) for index in cited)
+        # a frequency or time limit counts in the first only: 企业开办时限 elsewhere says nothing of a trademark's
+        return not (states_figure(first, question) or any(FIGURE_STATED.search(text) for text in rest))
 
     def uncovered(
         self,

@@ -262,7 +262,7 @@ class Store:
             return f"{said}可用的文件：{', '.join(ids)}"
         # those whose folder or name starts with it first (民法典 → 民法典/总则, not the interpretations that cite it)
         near = sorted(
-            (id_ for id_ in ids if typed and typed in id_), key=lambda id_: (_starts_a_part(id_, typed), len(id_))
+            (id_ for id_ in ids if typed and typed in id_), key=lambda id_: (not _part_starts(id_, typed), len(id_))
         )
         near = near[:IDS_LISTED]
         if near:
@@ -317,9 +317,9 @@ class Store:
         return [row for row in rows if row["doc_id"] in in_force]
 
 
-def _starts_a_part(doc_id: str, text: str) -> bool:
-    """False (sorting first) when a part of `doc_id` (its folders, its name) starts with `text`."""
-    return not any(part.startswith(text) for part in doc_id.split("/"))
+def _part_starts(doc_id: str, text: str) -> bool:
+    """Whether a part of `doc_id` (a folder, the name) starts with `text`."""
+    return any(part.startswith(text) for part in doc_id.split("/"))
 
 
 def article_from_row(row: dict) -> Article:
