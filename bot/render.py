@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 
-from embeddings.abstention import Declined
+from embeddings.abstention import SUPPORT, Declined
 from policy_corpus.citation import Segment, cite, diff_text, short_title
 from policy_corpus.model import Article, ChangeAction, DraftStatus
 from policy_corpus.size import Metric
@@ -176,9 +176,17 @@ def abstain_text(answer: Answer) -> str:
     for advice, a greeting, thanks, chit-chat, an account of the situation or a message without Chinese each get
     their own line."""
     if answer.figure_missing and answer.more:
-        nearest = "、".join(dict.fromkeys(c.article_reference for c in answer.more[:FIGURE_NEAREST_SHOWN]))
+        nearest = "、".join(dict.fromkeys(c.article_reference for c in nearest_on_topic(answer)[:FIGURE_NEAREST_SHOWN]))
         return FIGURE_MISSING_TEXT.format(nearest=nearest)
     return DECLINED_TEXTS.get(answer.declined, ABSTAIN_TEXT)
+
+
+def nearest_on_topic(answer: Answer) -> list[Citation]:
+    """The provisions to name when no figure is stated: for an amount of support, those that speak of support (the
+    abstention made sure there is one), not 劳动合同法第四十七条 for its 一个月工资."""
+    if SUPPORT.search(answer.question):
+        return [c for c in answer.more if SUPPORT.search(c.article.text)] or answer.more
+    return answer.more
 
 
 def more_html(citations: list[Citation]) -> str:

@@ -252,9 +252,7 @@ class Abstention:
         # not state the figure asked for
         if not scored.lead and self.uncovered(scored, question) and not self.matched_in_words(scored, question):
             return not_covered(question)
-        if self.figure_not_stated(scored, question, article_text):
-            return Declined.NO_FIGURE
-        return None
+        return self.figure_missing(scored, question, article_text)
 
     def matched_in_words(self, scored: Scored, question: str) -> bool:
         """Nearly close enough in meaning, and the first article matches the question's words well."""
@@ -280,8 +278,9 @@ class Abstention:
         declined = self.decline(alone, message, article_text)
         if declined is not None and declined.whatever_it_follows:
             return declined
-        if len(merged.articles) and self.figure_not_stated(merged, message, article_text):
-            return Declined.NO_FIGURE
+        missing = self.figure_missing(merged, message, article_text) if len(merged.articles) else None
+        if missing is not None:
+            return missing
         if declined is None:
             return None
         if len(together.articles) == 0:
@@ -290,24 +289,28 @@ class Abstention:
             return None
         return not_covered(message)
 
-    def figure_not_stated(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> bool:
-        """The question asks for a figure and none of the articles an answer cites states one; for an amount of
-        support (补贴能领多少), none states one where it speaks of support."""
+    def figure_missing(self, scored: Scored, question: str, article_text: Callable[[int], str]) -> Declined | None:
+        """NO_FIGURE when the question asks for a figure and none of the articles an answer cites states one; for an
+        amount of support (补贴能领多少), none states one where it speaks of support, and when none of them speaks of
+        support at all the question is NOT_COVERED (naming 劳动合同法第四十七条 as "on the topic" would mislead)."""
         if not asks_for_figure(question):
-            return False
+            return None
         cited = scored.articles[: self.settings.top_k]
         if asks_for_figure(question, papers=False) and SUPPORT.search(question):
             # subsidies are set by local, yearly policies: an article with a figure on something else (一个月工资,
             # 出口补贴) does not answer how much of one an owner gets
-            texts = [article_text(int(index)) for index in cited]
-            return not any(SUPPORT.search(text) and FIGURE_STATED.search(text) for text in texts)
+            on_support = [text for text in (article_text(int(index)) for index in cited) if SUPPORT.search(text)]
+            if not on_support:
+                return Declined.NOT_COVERED
+            return None if any(FIGURE_STATED.search(text) for text in on_support) else Declined.NO_FIGURE
         if self.is_primary is not None and not self.is_primary[int(scored.articles[0])]:
             # national law states its rule in words as often as in numbers (按照实际借款数额, 每年): the rule is for
             # policy documents that name a topic (商标, 许可, 担保贷款) without any specifics
-            return False
+            return None
         first, *rest = (article_text(int(index)) for index in cited)
         # a frequency or time limit counts in the first only: 企业开办时限 elsewhere says nothing of a trademark's
-        return not (states_figure(first, question) or any(FIGURE_STATED.search(text) for text in rest))
+        stated = states_figure(first, question) or any(FIGURE_STATED.search(text) for text in rest)
+        return None if stated else Declined.NO_FIGURE
 
     def uncovered(
         self,

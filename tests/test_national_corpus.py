@@ -418,3 +418,13 @@ def test_how_much_support_an_owner_gets_is_declined_when_no_cited_article_states
     """Subsidies are set by local, yearly policies: a figure on something else (经济补偿 of 一个月工资) is no answer."""
     answer = national.ask("今年我们这儿的稳岗补贴，一个员工能补多少钱")
     assert answer.abstained and answer.figure_missing
+    # the provisions named as nearest speak of support; 经济补偿's 一个月工资 is another matter
+    reply = plain_answer(answer)
+    assert "补贴" in "".join(c.article.text for c in answer.more if c.article_reference in reply)
+    assert "《劳动合同法》第四十七条" not in reply
+
+
+def test_how_much_support_is_not_covered_when_no_cited_article_speaks_of_support(national):
+    answer = national.ask("公司注册资本实缴了能拿多少补贴")
+    assert answer.abstained and not answer.figure_missing
+    assert plain_answer(answer) == ABSTAIN_TEXT
