@@ -26,6 +26,12 @@ class Scored:
     lead: int = 0  # how many leading articles the policy documents, searched on their own, answered with
     vector: np.ndarray | None = None  # the question's own vector (not adapted), to pinpoint paragraphs and items
 
+    @classmethod
+    def empty(cls) -> Scored:
+        """No candidates: nothing was searched or nothing was found."""
+        none = np.zeros(0, dtype=np.float32)
+        return cls(np.zeros(0, dtype=np.int64), none, none, none, {})
+
 
 def standardise(values: np.ndarray) -> np.ndarray:
     """Z-scores; all zeros when the values do not spread."""
@@ -55,8 +61,7 @@ def fuse(
     lexical_top = lexical_top[lexical_all[lexical_top] > 0]
     candidates = np.array(sorted(set(dense_by_article) | set(lexical_top.tolist())), dtype=np.int64)
     if len(candidates) == 0:
-        empty = np.zeros(0)
-        return Scored(np.zeros(0, dtype=np.int64), empty, empty, empty, {})
+        return Scored.empty()
     floor = min(dense_by_article.values()) if dense_by_article else 0.0
     dense = np.array([dense_by_article.get(int(a), floor) for a in candidates], dtype=np.float32)
     if unembedded is not None and dense_by_article:

@@ -23,7 +23,7 @@ from policy_corpus.names import name_before, narrow_by_article
 from policy_corpus.references import find_references
 from policy_corpus.store import Store
 
-from .abstention import Abstention, Declined, asks_for_figure, has_words, states_figure
+from .abstention import Abstention, Declined, asks_for_figure, has_words, small_talk_of, states_figure
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .faiss_index import search_first
@@ -115,6 +115,7 @@ class Searcher:
         )
         self._unit_examples = self._examples_by_place()
         # per searcher, not per class: a class-wide cache would keep every corpus version ever served in memory
+        self._places_of = functools.lru_cache(maxsize=4096)(self._article_places)
         self._places_in_words = functools.lru_cache(maxsize=4096)(self._read_places)
         if self.reranker is not None:
             self.facts  # noqa: B018 (built now, not in the first answer)
@@ -174,6 +175,10 @@ class Searcher:
     ) -> tuple[Scored, Declined | None]:
         """The ranking, and why to decline (None: answer it)."""
         question = condensed(question)
+        small_talk = small_talk_of(question)
+        if small_talk is not None:
+            # a greeting, thanks or chit-chat whatever it follows: nothing to search for
+            return Scored.empty(), small_talk
         if previous:
             return self.score_follow_up(question, previous, mode, document)
         scored = self.score(question, mode)
@@ -237,7 +242,7 @@ class Searcher:
         超过一个月 beside 只能约定一次试用期), those places: the answer is among them. Else none."""
         if not question or not asks_for_figure(question, papers=False):
             return set()
-        places = article_places(self._article(index))
+        places = self._places_of(index)
         stating = {(p, i) for p, i, text in places if states_figure(text, question)}
         return stating if len(stating) < len(places) else set()
 
@@ -280,13 +285,17 @@ class Searcher:
         paragraph, item = places[best]
         return (paragraph, item) if scores[best] > 0 else (None, None)
 
+    def _article_places(self, index: int) -> list[tuple[int, int | None, str]]:
+        """The paragraphs and items of article `index` with their texts (embeddings.units.article_places)."""
+        return article_places(self._article(index))
+
     def _read_places(self, index: int) -> tuple[list[tuple[int, int | None]], list[list[str]]]:
         """The paragraphs and items of article `index` a citation can point at, and the words of each: a paragraph
         with items by its lead-in alone (its full text holds every item's words, so it would always outscore the
         one item that answers)."""
         article = self._article(index)
         lead_ins = {paragraph.number: paragraph.text for paragraph in article.paragraphs if paragraph.items}
-        places = article_places(article)
+        places = self._places_of(index)
         texts = [lead_ins[p] if i is None and p in lead_ins else text for p, i, text in places]
         return [(p, i) for p, i, _ in places], [tokenize(text) for text in texts]
 
@@ -310,6 +319,7 @@ class Searcher:
         lexical = self.index_folder.bm25.scores(question)
         example_words = self._example_words(question)
         law = self.learned.law_probabilities(question)
+        share = self.learned.policy_share(question)
         text = query_text(question)
         raw, tuned = self.learned.vectors(text, self.encoder)
         # the question as it is too, for closeness (abstain_below is on that scale) and for the policy documents' gate
@@ -330,13 +340,13 @@ class Searcher:
             ranked_lexical,
             mode,
             self.settings.dense_weight,
-            bonus=self._bonus(law),
+            bonus=self._bonus(law, share),
             unembedded=self.unembedded,
         )
         scored.closeness = float(found_raw[0][0]) if len(found_raw[0]) else 0.0
         if self.tiers.articles is not None:
             scored = self._lead_with_primary(
-                question, raw, found_raw, lexical, example_words, mode, scored, lead_at_most
+                question, raw, found_raw, lexical, example_words, mode, scored, lead_at_most, share
             )
         scored = put_first(self.references(question), scored)
         scored.vector = raw
@@ -377,12 +387,20 @@ class Searcher:
         rows = features(question, scored, movable, lexical, example_words, law, self.facts, self.index_folder.bm25)
         return movable, rows
 
-    def _bonus(self, law: np.ndarray | None) -> np.ndarray:
-        """Per article, added to the fused score of the whole corpus: the policy documents' boost, and national
-        law's share of the law prior (`law`: per article, the probability of its law)."""
+    def _bonus(self, law: np.ndarray | None, share: float | None = None) -> np.ndarray:
+        """Per article, added to the fused score of the whole corpus: the policy documents' boost, unless the
+        question reads as national law's (`share`: the policy gate's), and national law's share of the law prior
+        (`law`: per article, the probability of its law)."""
+        boost = self.tiers.boost * np.float32(not self._reads_as_national(share))
         if law is None:
-            return self.tiers.boost
-        return self.tiers.boost + np.float32(self.settings.law_prior_weight) * law
+            return boost
+        return boost + np.float32(self.settings.law_prior_weight) * law
+
+    def _reads_as_national(self, share: float | None) -> bool:
+        """Worded like the questions written for national law (员工旷工能开除吗, 店长拿着公章赊的货要还吗): 公司, 店 or
+        货款 in an owner's question are not evidence that a provincial measure answers it, so the policy documents
+        neither lead it nor get their boost."""
+        return share is not None and share < self.settings.policy_gate_below
 
     def _lead_with_primary(
         self,
@@ -394,9 +412,10 @@ class Searcher:
         mode: str,
         scored: Scored,
         lead_at_most: int,
+        share: float | None,
     ) -> Scored:
         """The policy documents searched as if they were served alone; if they answer, their best (`lead_at_most`
-        at most) come first.
+        at most) come first (`share`: how likely the question is theirs, by the policy gate; None without one).
 
         Among ~58,000 national articles theirs often miss the candidates, and z-scores over national law do not
         tell a provincial measure that answers the question exactly from general law that touches on it. When
@@ -415,7 +434,6 @@ class Searcher:
             pool=self.tiers.articles,
         )
         primary.closeness = closeness
-        share = self.learned.policy_share(question)
         # worded like the questions written for the documents (镇里让每家厂出钱修路, 区长换了补贴不算数): that national
         # law shares more of its words does not make them uncovered, as long as one of their articles is close
         theirs = share is not None and share >= self.settings.policy_gate_above
@@ -424,9 +442,7 @@ class Searcher:
         ):
             return scored
         lead = min(self.tiers.lead(primary, scored, found_raw, lexical, raw), lead_at_most)
-        if share is not None and share < self.settings.policy_gate_below:
-            # worded like the questions written for national law (员工旷工能开除吗, 借钱利息最高多少): 公司, 货款 or
-            # 借钱 in an owner's question are not evidence that a provincial measure answers it
+        if self._reads_as_national(share):
             lead = 0
         return lead_with(primary, scored, lead) if lead else scored
 

@@ -114,7 +114,10 @@ class SearchSettings(Section):
         path=True,
     )
     policy_gate_below: float = setting(
-        0.1, "beside national law the policy documents do not lead a question less likely than this", ge=0, le=1
+        0.1,
+        "beside national law the policy documents neither lead nor get primary_boost for a question less likely than this",
+        ge=0,
+        le=1,
     )
     policy_gate_above: float = setting(
         0.5,

@@ -401,6 +401,14 @@ def test_an_owners_general_law_question_is_not_led_by_the_policy_documents(natio
         assert (best.doc_id, best.article.number) == ("社会法/劳动合同法(2012-12-28)", 82)
 
 
+def test_the_policy_documents_boost_does_not_lift_them_over_the_law_for_a_question_read_as_national(national):
+    """Read as national law's by the policy gate, the documents get no primary_boost either: on it alone three Hunan
+    articles (人才, 培训) were cited for a non-compete question that 劳动合同法第二十三条 (竞业限制) answers."""
+    answer = national.ask("美容店技师离职了，我不想让她一年内去对面那家店干，这个要给她钱吗")
+    assert (answer.best.doc_id, answer.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 23)
+    assert not any(citation.doc_id == "hunan" for citation in answer.citations)
+
+
 def test_the_policy_documents_still_lead_the_questions_they_answer(national):
     best = national.ask("银行说我贷款到期必须先还清才能再贷，我周转不过来").best
     assert (best.doc_id, best.article.number) == ("hunan", 11)
