@@ -60,7 +60,8 @@ class Conversation:
             query, document = kept
             # an account of the situation (我开了个小饭馆, 招了个服务员) leads up to the question: not a follow-up
             follow_up = resolved.with_context and answer.declined is not Declined.STATEMENT
-            self.contexts.remember(chat_id, query, topic_of(question, answer), follow_up, document)
+            thread = context.topic if follow_up and context is not None else None
+            self.contexts.remember(chat_id, query, topic_of(question, answer, thread), follow_up, document)
         if self.log is None or (answer.declined is not None and answer.declined.not_a_question):
             return Asked(answer)
         version = answer.corpus_version or self.assistant.version
@@ -168,10 +169,13 @@ class Conversation:
 TOPIC_CHARS = 12
 
 
-def topic_of(question: str, answer: Answer) -> str:
-    """A few words for what a question was about: its first provision's title (金融机构支持), else its start."""
+def topic_of(question: str, answer: Answer, thread: str | None = None) -> str:
+    """A few words for what a question was about: its first provision's title (金融机构支持), else the topic of the
+    question it follows up (`thread`: 员工试用期最长多久, not 那要是两年的合同呢), else its start."""
     best = answer.best
     if best is not None and best.article.title:
         return best.article.title
+    if thread:
+        return thread
     text = question.strip().rstrip("？?。！!")
     return text if len(text) <= TOPIC_CHARS else text[: TOPIC_CHARS - 1] + "…"

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from bot.assistant import Assistant
+from bot.conversation import Conversation
 from bot.render import plain_answer
 from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT, STATEMENT_TEXT
 from embeddings.abstention import ASKS_FOR_ADVICE, NEAR_FLOOR
@@ -436,3 +437,14 @@ def test_how_much_support_is_not_covered_when_no_cited_article_speaks_of_support
     answer = national.ask("公司注册资本实缴了能拿多少补贴")
     assert answer.abstained and not answer.figure_missing
     assert plain_answer(answer) == ABSTAIN_TEXT
+
+
+def test_a_chain_of_follow_ups_on_untitled_law_names_the_question_it_started_from(national):
+    """National articles have no titles: the 「接着上一个问题（…）」 line names the question the thread started from,
+    not the follow-up before (那要是两年的合同呢)."""
+    conversation = Conversation(national)
+    first = conversation.ask("新招的员工试用期最长能约定多久", chat_id=7).answer
+    assert (first.best.doc_id, first.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 19)
+    second = conversation.ask("那要是两年的合同呢", chat_id=7).answer
+    third = conversation.ask("那三年的呢", chat_id=7).answer
+    assert second.context_topic == third.context_topic == "新招的员工试用期最长能…"
