@@ -18,7 +18,7 @@ import numpy as np
 
 from policy_corpus.citation import Citation
 from policy_corpus.config import Config
-from policy_corpus.model import Article, Version
+from policy_corpus.model import Article
 from policy_corpus.names import name_before, narrow_by_article
 from policy_corpus.references import find_references
 from policy_corpus.store import Store
@@ -556,5 +556,5 @@ class Searcher:
         with self._lock:
             if index not in self._articles:
                 doc_id, number, sub = self.article_keys[index]
-                self._articles[index] = self.store.article(doc_id, number, Version.CURRENT, sub)
+                self._articles[index] = self.store.indexed_article(doc_id, number, sub)
             return self._articles[index]
