@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 
-from embeddings.abstention import SUPPORT, Declined
+from embeddings.abstention import SUPPORT, Declined, speaks_of_support
 from policy_corpus.citation import Segment, cite, diff_text, short_title
 from policy_corpus.model import Article, ChangeAction, DraftStatus
 from policy_corpus.size import Metric
@@ -185,7 +185,7 @@ def nearest_on_topic(answer: Answer) -> list[Citation]:
     """The provisions to name when no figure is stated: for an amount of support, those that speak of support (the
     abstention made sure there is one), not 劳动合同法第四十七条 for its 一个月工资."""
     if SUPPORT.search(answer.question):
-        return [c for c in answer.more if SUPPORT.search(c.article.text)] or answer.more
+        return [c for c in answer.more if speaks_of_support(c.article.text)] or answer.more
     return answer.more
 
 

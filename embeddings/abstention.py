@@ -83,6 +83,8 @@ FIGURE_STATED = re.compile(
 TIME_ASKED = re.compile(r"多久|多长时间|几(?:年|个月|天|次|个工作日)|多少(?:天|年|次|个月|时间)")
 TIME_STATED = re.compile(r"每(?:年|季度?|半年|月)|定期|时限|办理时间")
 SUPPORT = re.compile(r"补贴|补助|奖补|资助|贴息|扶持资金")  # money a government hands out
+# ... where a text grants it: not the 津贴和补贴 of a wage (关于工资总额组成的规定第八条)
+GRANTED = re.compile(r"财政|政府|给予|专项资金|扶持")
 
 
 HAN = re.compile(r"[\u3400-\u9fff]")
@@ -148,6 +150,11 @@ def asks_for_figure(question: str, papers: bool = True) -> bool:
     question."""
     match = (FIGURE_ASKED if papers else NUMBER_ASKED).search(question)
     return match is not None and not YES_NO_ENDING.search(question[match.end() :])
+
+
+def speaks_of_support(text: str) -> bool:
+    """Whether a provision speaks of support a government grants (财政给予补贴, 贴息), not of a wage's 补贴."""
+    return bool(SUPPORT.search(text) and GRANTED.search(text))
 
 
 def states_figure(text: str, question: str) -> bool:
@@ -299,7 +306,7 @@ class Abstention:
         if asks_for_figure(question, papers=False) and SUPPORT.search(question):
             # subsidies are set by local, yearly policies: an article with a figure on something else (一个月工资,
             # 出口补贴) does not answer how much of one an owner gets
-            on_support = [text for text in (article_text(int(index)) for index in cited) if SUPPORT.search(text)]
+            on_support = [text for text in (article_text(int(index)) for index in cited) if speaks_of_support(text)]
             if not on_support:
                 return Declined.NOT_COVERED
             return None if any(FIGURE_STATED.search(text) for text in on_support) else Declined.NO_FIGURE
