@@ -19,6 +19,10 @@ WEB_PAGES = (".html", ".htm", ".shtml", ".xhtml", ".mht", ".mhtml")
 SUFFIXES = (".md", ".txt", ".docx", ".doc", ".wps", ".pdf", ".ofd", *WEB_PAGES)
 # Collections mark folders with _index.md files: they describe the folder and are not laws.
 SKIPPED_NAMES = ("_index.md", "README.md")
+# A collection's court cases (案例/消费购物/吴某与某电子商务有限公司买卖合同纠纷案) quote the provisions they apply: some
+# parse into "articles" (第六条 of the interpretation they quote), but a case is not a provision to cite
+CASE_FOLDERS = ("案例",)
+CASE_SKIPPED = "法院案例，不是法规条文：不作为条文引用"
 # Files a computer leaves beside documents: hidden files, Office's lock files (~$办法.docx), folder thumbnails.
 SILENT = re.compile(r"^(?:\.|~\$)|^(?:Thumbs\.db|desktop\.ini)$", re.IGNORECASE)
 UNSAFE_ID_CHARS = re.compile(r"[\x00-\x1f\\<>:\"|?*]")
@@ -46,6 +50,11 @@ def from_collection(doc_id: str) -> bool:
     """Whether a document is an entry of a law collection (社会法/劳动合同法(2012-12-28)), filed in a category
     folder, rather than one of the flat policy documents (hunan) or an upload."""
     return "/" in doc_id
+
+
+def is_case(doc_id: str) -> bool:
+    """Whether a collection entry is a court case (filed under 案例/), not a law."""
+    return from_collection(doc_id) and doc_id.split("/", 1)[0] in CASE_FOLDERS
 
 
 def check_document_id(doc_id: str, allow_folders: bool = True) -> str:
@@ -112,6 +121,9 @@ def load_sources(paths: list[Path]) -> LoadResult:
         for source in iter_source(path, unread):
             if source.doc_id in seen:
                 result.skipped.append((source.name, f"编号 {source.doc_id} 与前面的文件重复"))
+                continue
+            if is_case(source.doc_id):
+                result.skipped.append((source.name, CASE_SKIPPED))
                 continue
             try:
                 text = decode_document(source.data, source.name)
