@@ -43,15 +43,15 @@ def reload_from_disk(
     """Publish the documents in `paths` over the serving version.
 
     Documents uploaded through the bot stay (an upload takes precedence over a file with the same
-    id), a file that no longer parses keeps its served version, and a document whose file is gone
-    is removed.
+    id), a file that no longer parses keeps its served version, and a document whose file is gone,
+    or that is no law at all (a court case an older version served), is removed.
     """
     loaded = load_sources(paths)
     if not loaded.documents:
         raise NoDocumentsError(paths, loaded.skipped)
     served = library.served_documents()
     uploaded = {info.id for info in served if info.source.startswith(UPLOAD_SOURCE)}
-    broken = {_skipped_id(name) for name, _ in loaded.skipped}
+    broken = {_skipped_id(name) for name, _ in loaded.skipped} - loaded.not_laws
     on_disk = {doc.id for doc in loaded.documents}
     add = [doc for doc in loaded.documents if doc.id not in uploaded]
     remove = [info.id for info in served if info.id not in uploaded | on_disk | broken]

@@ -39,6 +39,7 @@ class SourceFile:
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    not_laws: set[str] = field(default_factory=set)  # ids among the skipped that are no law at all (court cases)
 
 
 def document_id(relative: str) -> str:
@@ -124,6 +125,7 @@ def load_sources(paths: list[Path]) -> LoadResult:
                 continue
             if is_case(source.doc_id):
                 result.skipped.append((source.name, CASE_SKIPPED))
+                result.not_laws.add(source.doc_id)
                 continue
             try:
                 text = decode_document(source.data, source.name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from policy_corpus.parser import numbering_problems
+from policy_corpus.library import Library
+from policy_corpus.parser import numbering_problems, parse_document
+from policy_corpus.reload import reload_from_disk
 from policy_corpus.sources import CASE_SKIPPED, iter_source, load_sources
 
-from .conftest import NATIONAL_ARCHIVE
+from .conftest import NATIONAL_ARCHIVE, extract_laws
 
 
 def test_whole_collection_parses(capsys):
@@ -37,3 +39,22 @@ def test_whole_collection_parses(capsys):
     assert codes["民法典/合同编"].articles[0].number == 463
     assert "民法典/合同编" not in broken
     assert "诉讼与非诉讼程序法/刑事诉讼法(2018-10-26)" not in broken  # "第一百二十八 条" is read
+
+
+CASE = "案例/消费购物/吴某与某电子商务有限公司买卖合同纠纷案.md"
+
+
+def test_a_court_case_an_older_version_served_is_removed_on_reload(tmp_path):
+    """Older versions parsed a case quoting 第六条 of an interpretation as a law of its own: the next reload removes
+    it, while a law that stops parsing would keep its served version."""
+    collection = extract_laws([CASE, "社会法/劳动合同法(2012-12-28).md"], tmp_path / "collection")
+    case_id = CASE.removesuffix(".md")
+    text = (collection / CASE).read_text(encoding="utf-8")
+    library = Library(tmp_path / "data")
+    law = load_sources([collection]).documents
+    library.publish([*law, parse_document(text, case_id, CASE)])
+    assert case_id in {info.id for info in library.served_documents()}
+    reloaded = reload_from_disk(library, [collection], None)
+    served = {info.id for info in library.served_documents()}
+    assert case_id not in served and "社会法/劳动合同法(2012-12-28)" in served
+    assert (CASE, CASE_SKIPPED) in reloaded.skipped
