@@ -191,11 +191,12 @@ class Searcher:
         merged by rank, the articles of `document` (the previous answer's first) a little ahead, and the penalty
         provisions ahead when it asks what happens (超了会被罚吗). It abstains only when both readings do; the
         figure rule reads the message itself (a figure the earlier question asked for is not asked again)."""
-        alone = self.score(question, mode, PRIMARY_LEAD)
+        both = f"{previous.strip()} {question.strip()}"
+        # the gate reads the two together: 那他们的人会受啥处理 alone reads like nothing in particular
+        alone = self.score(question, mode, PRIMARY_LEAD, read_as=both)
         if not points_back(question) and self.abstention.uncovered(alone, question):
             # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up
             return alone, self.abstention.decline(alone, question, self._article_text)
-        both = f"{previous.strip()} {question.strip()}"
         together = self.score(both, mode, PRIMARY_LEAD)
         merged = merge_rankings(alone, together)
         if document is not None:
@@ -311,15 +312,18 @@ class Searcher:
 
     # ------------------------------------------------------------ scoring
 
-    def score(self, question: str, mode: str = "hybrid", lead_at_most: int = ANSWER_LEAD) -> Scored:
+    def score(
+        self, question: str, mode: str = "hybrid", lead_at_most: int = ANSWER_LEAD, read_as: str | None = None
+    ) -> Scored:
         """The ranking of `question`: at most `lead_at_most` of the policy documents' articles lead it when they
-        answer on their own (embeddings/tiers.py)."""
+        answer on their own (embeddings/tiers.py); `read_as`: the text the policy gate reads (a follow-up with the
+        question before it), if not the question."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         lexical = self.index_folder.bm25.scores(question)
         example_words = self._example_words(question)
         law = self.learned.law_probabilities(question)
-        share = self.learned.policy_share(question)
+        share = self.learned.policy_share(read_as or question)
         text = query_text(question)
         raw, tuned = self.learned.vectors(text, self.encoder)
         # the question as it is too, for closeness (abstain_below is on that scale) and for the policy documents' gate

@@ -449,3 +449,13 @@ def test_a_chain_of_follow_ups_on_untitled_law_names_the_question_it_started_fro
     second = conversation.ask("那要是两年的合同呢", chat_id=7).answer
     third = conversation.ask("那三年的呢", chat_id=7).answer
     assert second.context_topic == third.context_topic == "新招的员工试用期最长能…"
+
+
+def test_the_policy_gate_reads_a_follow_up_with_the_question_before_it(national):
+    """Alone, 他们老让我们去开座谈会 reads like nothing in particular; with the question about reaching the government
+    it is the documents' (优化营商环境条例第四十八条), and the documents keep their boost for it."""
+    conversation = Conversation(national)
+    conversation.ask("区里有没有什么渠道能跟政府反映我们的困难", chat_id=9)
+    answer = conversation.ask("可他们老让我们去开座谈会 耽误做生意 能不去吗", chat_id=9).answer
+    assert answer.context_topic is not None
+    assert (answer.best.doc_id, answer.best.article.number) == ("bizenv", 48)
