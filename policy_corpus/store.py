@@ -274,11 +274,7 @@ class Store:
 
     def article(self, doc_id: str, number: int, version: Version = Version.CURRENT, sub: int = 0) -> Article:
         info = self.document(doc_id)
-        rows = list(
-            self.db["articles"].rows_where(
-                "doc_id = ? AND version = ? AND number = ? AND sub = ?", [info.id, version.value, number, sub]
-            )
-        )
+        rows = self._article_rows(info.id, version, number, sub)
         if not rows:
             raise UnknownArticleError(
                 f"《{short_title(info.title)}》没有{article_label(number, sub)}（{_counts(info)}）。"
@@ -288,16 +284,19 @@ class Store:
     def indexed_article(self, doc_id: str, number: int, sub: int = 0) -> Article:
         """The current wording of an article named by a search index's key (its document id exactly as stored):
         one query, without looking the document up first as `article` does for ids typed by people."""
-        rows = list(
-            self.db["articles"].rows_where(
-                "doc_id = ? AND version = ? AND number = ? AND sub = ?", [doc_id, Version.CURRENT.value, number, sub]
-            )
-        )
+        rows = self._article_rows(doc_id, Version.CURRENT, number, sub)
         if not rows:
             raise UnknownArticleError(
                 f"{doc_id} 没有{article_label(number, sub)}：索引与文件库不一致，请重新运行 policybot ingest。"
             )
         return article_from_row(rows[0])
+
+    def _article_rows(self, doc_id: str, version: Version, number: int, sub: int) -> list[dict]:
+        return list(
+            self.db["articles"].rows_where(
+                "doc_id = ? AND version = ? AND number = ? AND sub = ?", [doc_id, version.value, number, sub]
+            )
+        )
 
     def has_article(self, doc_id: str, number: int, version: Version = Version.CURRENT) -> bool:
         return bool(
