@@ -245,9 +245,7 @@ class Abstention:
         (`article_text`: by index)."""
         if len(scored.articles) == 0 or not has_words(question):
             return Declined.NOTHING
-        small_talk = small_talk_of(question)
-        if small_talk is not None:
-            return small_talk
+        # greetings, thanks and chit-chat are told apart before anything is searched (Searcher.judge)
         if not HAN.search(question):
             # its vector lands somewhere in the corpus, close enough to pass: evidence of nothing
             return Declined.NOT_CHINESE

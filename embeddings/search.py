@@ -391,7 +391,7 @@ class Searcher:
         rows = features(question, scored, movable, lexical, example_words, law, self.facts, self.index_folder.bm25)
         return movable, rows
 
-    def _bonus(self, law: np.ndarray | None, share: float | None = None) -> np.ndarray:
+    def _bonus(self, law: np.ndarray | None, share: float | None) -> np.ndarray:
         """Per article, added to the fused score of the whole corpus: the policy documents' boost, unless the
         question reads as national law's (`share`: the policy gate's), and national law's share of the law prior
         (`law`: per article, the probability of its law)."""
