@@ -98,11 +98,14 @@ def leans_on_previous(message: str) -> bool:
     """Whether a message cannot be understood without the question before it."""
     if NEW_SUBJECT.match(message.strip()):
         return False
-    text = MAY_CHANGE_SUBJECT.sub("", message.strip(), count=1)
+    text, openers = MAY_CHANGE_SUBJECT.subn("", message.strip(), count=1)
     letters = size(text)
     if letters == 0 or letters >= ALONE_FROM:
         return False
-    return letters <= SHORT or points_back(text)
+    if letters <= SHORT or points_back(text):
+        return True
+    # 我想自己买下来 有优先吗, 每天喂奶的时间要给多少: nobody named, so the one just discussed (unless 另外… says otherwise)
+    return not openers and not HAS_SUBJECT.search(text)
 
 
 def points_back(message: str) -> bool:

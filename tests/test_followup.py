@@ -22,6 +22,9 @@ def test_what_leans_on_the_previous_question():
         "签了以后发现条款不对能反悔吗",
         "我要是不干了 押金能退吗",
         "才几十块钱的东西 也要赔这么多？",
+        # nobody and nothing named: the one just discussed
+        "我自己先垫钱修好了 能从房租里扣吗",
+        "一个月最多能加多少个小时",
     ):
         assert leans_on_previous(message), message
     # asks whether one may, of nothing named: not chatter, however little it matches alone
