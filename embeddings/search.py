@@ -46,6 +46,7 @@ from .fusion import (
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
 from .lexical import score_tokens, tokenize
+from .place_examples import PlaceExamples
 from .rerank import FEATURES, ArticleFacts, features, reorder
 from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, Found, Tiers
 from .units import article_places, condensed, query_text
@@ -114,6 +115,7 @@ class Searcher:
             self.index_folder.unit_article[self._units_by_article], np.arange(len(self.article_keys) + 1)
         )
         self._unit_examples = self._examples_by_place()
+        self.place_examples = PlaceExamples.read(config.place_examples_path, self.article_index)
         # per searcher, not per class: a class-wide cache would keep every corpus version ever served in memory
         self._places_of = functools.lru_cache(maxsize=4096)(self._article_places)
         self._places_in_words = functools.lru_cache(maxsize=4096)(self._read_places)
@@ -221,7 +223,8 @@ class Searcher:
         """The paragraph and item of article `index` that the question is closest to, among the article's paragraphs
         and items (not the whole article, whose text covers them all); (None, None) for a one-paragraph article.
 
-        National-law articles are embedded whole only (embeddings.split_national): the words decide there."""
+        National-law articles are embedded whole only (embeddings.split_national): the words decide there, the
+        places' example questions' too (embeddings/place_examples.py)."""
         units = self._split_units(index)
         if len(units) == 0 and question:
             return self._pinpoint_by_words(index, question)
@@ -277,7 +280,14 @@ class Searcher:
             return None, None
         # without length normalisation: the paragraph that states the rule in full is not outscored by a short one
         # that repeats a word or two of it
-        scores = score_tokens(tokens, question, self.index_folder.bm25.stats, b=0.0)
+        stats = self.index_folder.bm25.stats
+        scores = score_tokens(tokens, question, stats, b=0.0)
+        examples = self.place_examples.match(index, places, question, stats)
+        if examples is not None:
+            # the places' own words and their example questions', each z-scored among the article's places, as the
+            # documents' units are weighed with theirs (_with_place_examples); every place then counts as matched
+            scores = standardise(scores) + PLACE_EXAMPLE_WEIGHT * standardise(examples)
+            scores = scores - scores.min() + 1.0
         stating = self._places_stating_figure(index, question)
         if stating:
             among = np.where([place in stating for place in places], scores, -np.inf)

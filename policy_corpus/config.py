@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DOCUMENTS = Path(__file__).resolve().parent / "documents"
 PACKAGE_EXAMPLES = Path(__file__).resolve().parent / "examples"
+PACKAGE_PLACE_EXAMPLES = Path(__file__).resolve().parent / "place_examples"
 ENV_PREFIX = "POLICYBOT_"
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -136,6 +137,11 @@ class SearchSettings(Section):
         path=True,
     )
     example_words_weight: float = setting(0.5, "an article's BM25 adds its examples' BM25 × this", ge=0)
+    place_examples: str = setting(
+        "policy_corpus/place_examples",
+        "owners' example questions per paragraph and item of national-law articles: which 款/项 is cited; off = none",
+        path=True,
+    )
 
 
 class TelegramSettings(Section):
@@ -195,12 +201,21 @@ class Config(Section):
     @property
     def examples_path(self) -> Path | None:
         """The example questions' folder; None when switched off."""
-        value = self.search.examples
+        return self._shipped_folder("examples", PACKAGE_EXAMPLES)
+
+    @property
+    def place_examples_path(self) -> Path | None:
+        """The folder of national-law articles' example questions per 款/项; None when switched off."""
+        return self._shipped_folder("place_examples", PACKAGE_PLACE_EXAMPLES)
+
+    def _shipped_folder(self, key: str, packaged: Path) -> Path | None:
+        """The folder search setting `key` names; None when switched off, the package's copy when it names the
+        default and that is not there (policybot installed, run outside the project)."""
+        value = getattr(self.search, key)
         if switched_off(value):
             return None
         path = (self.base_dir / value).resolve()
-        default = SearchSettings.model_fields["examples"].default
-        return path if path.exists() or value != default else PACKAGE_EXAMPLES
+        return path if path.exists() or value != SearchSettings.model_fields[key].default else packaged
 
     @property
     def source_paths(self) -> list[Path]:

@@ -28,6 +28,9 @@ COMPARISON_TITLE = re.compile(r"《(?P<title>.+)》.*对照稿")
 # A whole line in brackets about the paper itself, e.g. （制作时间：2020年9月16日）.
 PAPER_NOTE = re.compile(r"^[（(](?P<note>[^（）()]*(?:制作时间|印发|发布时间)[^（）()]*)[）)]$")
 SPACE = re.compile(r"[ \t\u3000\xa0]+")
+# Zero-width spaces and joiners: the collection puts a line of one before some chapter headings, which read as an
+# empty last paragraph of the article before
+ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 
 
 def content_hash(text: str) -> str:
@@ -69,8 +72,8 @@ def article_head(line: str, last_number: int | None = None) -> re.Match[str] | N
 
 
 def clean(line: str) -> str:
-    """Trim a line and fold runs of spaces (tabs and full-width spaces included) to one."""
-    return SPACE.sub(" ", line).strip()
+    """Trim a line, drop zero-width characters and fold runs of spaces (tabs and full-width spaces included) to one."""
+    return SPACE.sub(" ", ZERO_WIDTH.sub("", line)).strip()
 
 
 # ---------------------------------------------------------------- Markdown laws

@@ -130,6 +130,24 @@ def test_national_law_cites_the_item_that_answers(national):
     assert (best.paragraph, best.item) == (1, 3)
 
 
+def test_national_law_cites_the_paragraph_its_example_questions_point_to(national):
+    """劳动合同法第十九条: the first paragraph holds the question's words (试用期 three times), the third the answer
+    (劳动合同期限不满三个月的，不得约定试用期); the places' example questions (policy_corpus/place_examples) tell them
+    apart."""
+    best = national.ask("临时请个帮工干六个礼拜就走，试用期能约吗").best
+    assert (best.doc_id, best.article.number) == ("社会法/劳动合同法(2012-12-28)", 19)
+    assert (best.paragraph, best.item) == (3, None)
+    best = national.ask("员工签了一年合同，试用期最多能定多久").best
+    assert (best.article.number, best.paragraph) == (19, 1)
+
+
+def test_a_zero_width_line_before_a_heading_is_not_a_paragraph(national):
+    """The collection puts a line holding only U+200B before some chapter headings (公司法第八十三条 ends one)."""
+    article = national.article("民法商法/公司法(2023-12-29)", 83).article
+    assert len(article.paragraphs) == 1
+    assert "\u200b" not in article.text
+
+
 def test_provincial_measure_still_answers_sme_questions(national):
     answer = national.ask("银行贷款到期了，能不能不还本金直接续贷？")
     assert (answer.best.doc_id, answer.best.article.number) == ("hunan", 11)
