@@ -15,6 +15,7 @@ national law's rankings both ways (bench/README.md, session 12). One line per pl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,34 +30,42 @@ Place = tuple[int, int | None]  # (paragraph, item); item None: the paragraph it
 
 @dataclass
 class PlaceExamples:
-    """Per article (its index in the index folder's articles), per place, the words of each example question."""
+    """Per article (its index in the index folder's articles), per place, its example questions."""
 
-    words: dict[int, dict[Place, list[list[str]]]] = field(default_factory=dict)
+    questions: dict[int, dict[Place, list[str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # words are read when an article is first cited: all of them at once would take a second and 50 MB at every
+        # corpus reload
+        self._words = functools.lru_cache(maxsize=4096)(self._read_words)
 
     @classmethod
     def read(cls, folder: Path | None, article_index: Mapping[tuple[str, int, int], int]) -> PlaceExamples:
         """The lines of the folder's *.jsonl files that name a place of an article the corpus has (others are
         left out: a law not served, an article renumbered)."""
-        words: dict[int, dict[Place, list[list[str]]]] = {}
+        questions: dict[int, dict[Place, list[str]]] = {}
         for example in read_examples(folder):
             index = article_index.get(example.article_key)
             if index is None or example.paragraph is None:
                 continue
             place = (example.paragraph, example.item)
-            words.setdefault(index, {}).setdefault(place, []).append(tokenize(example.question))
-        return cls(words)
+            questions.setdefault(index, {}).setdefault(place, []).append(example.question)
+        return cls(questions)
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.questions)
 
     def match(self, index: int, places: Sequence[Place], question: str, stats: Statistics) -> np.ndarray | None:
         """Per place of article `index`, the best BM25 of its example questions for `question` (0 for a place
         without any); None when the article has none or none matches."""
-        by_place = self.words.get(index)
-        if not by_place:
+        if index not in self.questions:
             return None
+        by_place = self._words(index)
         best = np.array(
             [score_tokens(by_place[place], question, stats).max() if place in by_place else 0.0 for place in places],
             dtype=np.float32,
         )
         return best if best.max() > 0 else None
+
+    def _read_words(self, index: int) -> dict[Place, list[list[str]]]:
+        return {place: [tokenize(text) for text in texts] for place, texts in self.questions[index].items()}
