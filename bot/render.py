@@ -35,6 +35,7 @@ from .texts import (
     ALERT_MORE,
     CHANGE_DIFF_NOTE,
     CHITCHAT_TEXT,
+    CITED_MARK,
     COMMANDS,
     CONTEXT_NOTE,
     DISCLAIMER,
@@ -125,6 +126,12 @@ class Html:
         return f"<blockquote>{escape(s)}</blockquote>"
 
     @staticmethod
+    def quote_marked(lines: list[tuple[str, bool]]) -> str:
+        """A quote whose marked lines are bold (the cited 款/项 of an article quoted whole)."""
+        body = "\n".join(f"<b>{escape(line)}</b>" if marked else escape(line) for line, marked in lines)
+        return f"<blockquote>{body}</blockquote>"
+
+    @staticmethod
     def removed(s: str) -> str:
         return f"<s>{escape(s)}</s>"
 
@@ -149,7 +156,7 @@ def answer_html(answer: Answer) -> str:
     parts = [asked]
     if answer.context_topic:
         parts.append(Html.italic(CONTEXT_NOTE.format(topic=answer.context_topic)))
-    parts += [Html.bold(best.reference), Html.quote(best.quote())]
+    parts += [Html.bold(best.reference), Html.quote_marked(best.quote_lines())]
     if best.is_excerpt:
         parts.append(Html.italic(f"（节选。点“全文”查看{best.article_reference}）"))
     related = answer.citations[1 : 1 + RELATED_SHOWN]
@@ -206,7 +213,7 @@ def plain_answer(answer: Answer) -> str:
         return abstain_text(answer)
     best = answer.best
     lines = [CONTEXT_NOTE.format(topic=answer.context_topic)] if answer.context_topic else []
-    lines += [best.reference, best.quote()]
+    lines += [best.reference, *(CITED_MARK + line if marked else line for line, marked in best.quote_lines())]
     if best.is_excerpt:
         lines.append(f"（节选，全文：{best.article_reference}）")
     others = answer.citations[1:]

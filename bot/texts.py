@@ -55,6 +55,8 @@ UPLOAD_TIP = "上传文件：直接发送政策原件：PDF（含扫描件）、
 VERSION_NAMES = {Version.CURRENT: "现行文本", Version.DRAFT: "修订草案"}
 ACTION_NAMES = {ChangeAction.ADDED: "新增", ChangeAction.CHANGED: "修改", ChangeAction.REMOVED: "删除"}
 CONTEXT_NOTE = "接着上一个问题（{topic}）回答；问新问题请发 /new。"
+# before the cited 款/项 when a short article is quoted whole in plain text (Telegram shows it in bold)
+CITED_MARK = "▶ "
 NEW_TOPIC_TEXT = "好的，请说您的新问题。"
 NEW_TOPIC_WORDS = ("新问题", "换个问题", "问别的")  # typed instead of /new
 ANSWER_EXPIRED_TEXT = "这条回答已过期，请重新提问。"

@@ -74,6 +74,20 @@ class Citation:
                 return "\n".join(filter(None, [paragraph.text, item.text]))
         return paragraph.full_text
 
+    def quote_lines(self) -> list[tuple[str, bool]]:
+        """The quote's lines, each with whether it is the cited paragraph or item: a short article is quoted whole,
+        and the owner should still see which of its lines 第十九条第三款 points at. None is marked when the quote is
+        the cited place itself or the article is cited whole."""
+        if self.is_excerpt or self.paragraph is None:
+            return [(line, False) for line in self.quote().split("\n")]
+        lines = []
+        for paragraph in self.article.paragraphs:
+            here = paragraph.number == self.paragraph
+            if paragraph.text:
+                lines.append((paragraph.text, here and self.item is None))
+            lines += [(item.text, here and self.item in (None, item.number)) for item in paragraph.items]
+        return lines
+
     @property
     def is_excerpt(self) -> bool:
         return self.quote() != self.article.text

@@ -14,6 +14,7 @@ from bot.render import (
     diff_plain,
     docs_html,
     format_welcome,
+    plain_answer,
 )
 from bot.telegram_split import split_message, text_size
 from bot.texts import ABSTAIN_TEXT
@@ -128,6 +129,21 @@ def test_answer_quotes_best_provision_and_escapes_the_question():
     assert "（节选" in plain and "• 《示范<法>》第十七条 拖欠 & 逾期利息。" in plain
     assert "不构成法律意见" in lines[-1]
     assert [e["type"] for e in entities].count("blockquote") == 1
+
+
+def test_a_short_article_quoted_whole_marks_the_cited_paragraph():
+    """第三条第二款 of a short article: the whole article is quoted, the second paragraph in bold (a marker in plain
+    text), so the owner sees which lines the citation means."""
+    short = article("第一款的话。", "第二款才是答案。", "第三款的话。")
+    answer = Answer("问", False, [Citation("demo", DOC.cite_title, short, 2, None, 1.0)])
+    plain, entities = parse_html(answer_html(answer))
+    assert "第一款的话。\n第二款才是答案。\n第三款的话。" in plain
+    bold = [plain[e["offset"] : e["offset"] + e["length"]] for e in entities if e["type"] == "bold"]
+    assert "第二款才是答案。" in bold and "第一款的话。" not in bold
+    lines = plain_answer(answer).splitlines()
+    assert lines[1:4] == ["第一款的话。", "▶ 第二款才是答案。", "第三款的话。"]
+    whole = Answer("问", False, [Citation("demo", DOC.cite_title, short)])
+    assert "▶" not in plain_answer(whole)
 
 
 def test_abstention_shows_no_provision():
