@@ -86,6 +86,8 @@ class Citation:
             if paragraph.text:
                 lines.append((paragraph.text, here and self.item is None))
             lines += [(item.text, here and self.item in (None, item.number)) for item in paragraph.items]
+        if all(marked for _, marked in lines):  # the one paragraph of an article with items: nothing to point at
+            return [(line, False) for line, _ in lines]
         return lines
 
     @property

@@ -144,6 +144,11 @@ def test_a_short_article_quoted_whole_marks_the_cited_paragraph():
     assert lines[1:4] == ["第一款的话。", "▶ 第二款才是答案。", "第三款的话。"]
     whole = Answer("问", False, [Citation("demo", DOC.cite_title, short)])
     assert "▶" not in plain_answer(whole)
+    listed = Article(5, [Paragraph(1, "下列情形：", [Item(1, "（一）甲；"), Item(2, "（二）乙。")])])
+    one = Answer("问", False, [Citation("demo", DOC.cite_title, listed, 1, None, 1.0)])
+    assert "▶" not in plain_answer(one)  # the paragraph is the whole article
+    two = Answer("问", False, [Citation("demo", DOC.cite_title, listed, 1, 2, 1.0)])
+    assert plain_answer(two).splitlines()[1:4] == ["下列情形：", "（一）甲；", "▶ （二）乙。"]
 
 
 def test_abstention_shows_no_provision():
