@@ -48,7 +48,7 @@ from .learned import load_learned
 from .lexical import score_tokens, tokenize
 from .place_examples import PlaceExamples
 from .rerank import FEATURES, ArticleFacts, features, reorder
-from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, Found, Tiers
+from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, THEIRS_LEAD, Found, Tiers
 from .units import article_places, condensed, query_text
 
 __all__ = ["MODES", "IndexMismatchError", "Scored", "SearchResult", "Searcher"]
@@ -456,6 +456,8 @@ class Searcher:
         ):
             return scored
         lead = min(self.tiers.lead(primary, scored, found_raw, lexical, raw), lead_at_most)
+        if theirs:
+            lead = max(lead, min(THEIRS_LEAD, lead_at_most))
         if self._reads_as_national(share):
             lead = 0
         return lead_with(primary, scored, lead) if lead else scored

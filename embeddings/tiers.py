@@ -25,6 +25,10 @@ PRIMARY_LEAD = 3  # policy-document articles put first when they answer on their
 # often the general law that states the rule the owner asks about (a follow-up's two readings keep all three, or a
 # national article third in both would overtake the policy documents' first of one when they are merged)
 ANSWER_LEAD = 2
+# ... and their best one at least when the question is worded like theirs (the policy gate, search.policy_gate_above)
+# and one of their articles is close, however much better national law matches: 管委会让我自己掏钱做地质灾害评估
+# (优化营商环境条例第四十二条) is the documents' though 地质灾害防治条例 holds its words; national law's answer follows
+THEIRS_LEAD = 1
 # ... but only their best one when national law matches clearly better on both sides: its best cosine is this much
 # higher, and the documents' best BM25 is below this share of national law's
 WEAKER_COSINE = 0.05

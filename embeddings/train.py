@@ -112,13 +112,24 @@ def example_rows(config, corpus: CorpusVectors) -> list[dict]:
     ]
 
 
-def fit_policy_gate(config: Config) -> LawPrior:
+def fit_policy_gate(config: Config, public: list[str]) -> LawPrior:
     """How likely a question is one the policy documents answer: a prior over two classes, fitted on the example
-    questions written for their articles and for national law's (embeddings.learned reads it)."""
+    questions written for their articles and for national law's, and on the public training questions (`public`),
+    all national law's (embeddings.learned reads it).
+
+    Without the public questions, formal ones about land, trademarks or property services (什么是有追索权的保理？)
+    read like the documents' formal examples: 16% of the held-out public questions were at least 0.5 theirs, 2% with."""
     examples = read_examples(config.examples_path)
+    questions = [example.question for example in examples] + public
     labels = [{NATIONAL if from_collection(example.doc_id) else POLICY} for example in examples]
-    gate = fit_law_prior([example.question for example in examples], labels, epochs=GATE_EPOCHS)
-    gate.info = {"questions": len(examples), "fitted": date.today().isoformat()}
+    labels += [{NATIONAL}] * len(public)
+    gate = fit_law_prior(questions, labels, epochs=GATE_EPOCHS)
+    gate.info = {
+        "questions": len(questions),
+        "examples": len(examples),
+        "public": len(public),
+        "fitted": date.today().isoformat(),
+    }
     return gate
 
 
@@ -180,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         law_of = {info.id: info.law for info in store.documents()}
     train_path, heldout_path = split_questions(args.questions, args.out.parent / "splits")
     train_rows, heldout_rows = read_rows(train_path), read_rows(heldout_path)
+    public = [row["question"] for row in train_rows]
     if not args.no_examples:
         examples = example_rows(config, corpus)
         logger.info("%d example questions of national-law articles trained on too", len(examples))
@@ -212,9 +224,11 @@ def main(argv: list[str] | None = None) -> None:
     top = [prior.laws[int(np.argmax(prior.probabilities(row["question"])))] for row in heldout_rows]
     right = np.mean([law in {law_of.get(doc) for doc, _ in row["gold"]} for law, row in zip(top, heldout_rows)])
     print(f"law prior: {len(prior.laws)} laws, {len(prior.vocabulary)} n-grams; held-out top law right: {right:.3f}")
-    gate = fit_policy_gate(config)
+    gate = fit_policy_gate(config, public)
     gate.save(args.gate_out)
-    print(f"policy gate: {gate.info['questions']} example questions, saved {args.gate_out}")
+    print(
+        f"policy gate: {gate.info['examples']} example and {gate.info['public']} public questions, saved {args.gate_out}"
+    )
     print(f"evaluate the full search with: policybot eval {heldout_path}")
 
 

@@ -115,14 +115,14 @@ class SearchSettings(Section):
         path=True,
     )
     policy_gate_below: float = setting(
-        0.1,
+        0.15,
         "beside national law the policy documents neither lead nor get primary_boost for a question less likely than this",
         ge=0,
         le=1,
     )
     policy_gate_above: float = setting(
-        0.5,
-        "... and answer one at least this likely whenever one of their articles is close, however national law's words match",
+        0.4,
+        "... and answer one at least this likely whenever one of their articles is close, however national law matches: their best first",
         ge=0,
         le=1,
     )

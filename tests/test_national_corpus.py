@@ -436,9 +436,34 @@ def test_the_policy_documents_still_lead_the_questions_they_answer(national):
 def test_a_question_worded_like_the_documents_own_is_theirs_however_national_law_matches_its_words(national):
     """Read as the policy documents' (the policy gate) and close to 优化营商环境条例第三十一条 (政府换届不得违约), it is
     answered from it, not declined because the national collection has more of its words (区, 房租, 补贴)."""
-    answer = national.ask("区里招商承诺的房租补贴，区长换了就说以前答应的不算了，我们能怎么办？")
+    answer = national.ask("区里招商时承诺给我们房租补贴，现在换了区长就不认账了，怎么办")
     assert not answer.abstained
     assert (answer.best.doc_id, answer.best.article.number) == ("bizenv", 31)
+
+
+@pytest.fixture(scope="module")
+def beside_geohazards(tmp_path_factory):
+    """The default documents beside 地质灾害防治条例, which holds the words of questions about geohazard assessments;
+    without the documents' primary_boost, which lifts them over one law but not over the ~58,000 articles of the whole
+    collection (there 地质灾害防治条例第二十二条 came first for the question below)."""
+    root = tmp_path_factory.mktemp("geohazards")
+    extract_laws(["行政法规/地质灾害防治条例(2003-11-24).md"], root / "collection")
+    environ = {"POLICYBOT_DATA_DIR": str(root / "data"), "POLICYBOT_SEARCH__PRIMARY_BOOST": "0"}
+    config = load_config(PROJECT / "config.yaml", environ=environ)
+    Library(config.data_path).publish(
+        load_sources([DOCUMENTS, root / "collection"]).documents, make_index_builder(config)
+    )
+    return Assistant(config)
+
+
+def test_a_question_worded_like_the_documents_own_leads_with_them_though_national_law_matches_better(
+    beside_geohazards,
+):
+    """地质灾害防治条例 holds the question's words and comes closer in meaning, but who pays for an assessment the
+    authorities ask for is what 优化营商环境条例第四十二条 answers: it comes first, the national law after it."""
+    answer = beside_geohazards.ask("园区管委会要我们厂自己花钱请机构做地质灾害危险性评估，这合理吗？")
+    assert (answer.best.doc_id, answer.best.article.number) == ("bizenv", 42)
+    assert any(c.doc_id.startswith("行政法规/地质灾害防治条例") for c in answer.citations)
 
 
 def test_how_much_support_an_owner_gets_is_declined_when_no_cited_article_states_it(national):
