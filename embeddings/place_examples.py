@@ -60,12 +60,15 @@ class PlaceExamples:
         without any); None when the article has none or none matches."""
         if index not in self.questions:
             return None
-        by_place = self._words(index)
-        best = np.array(
-            [score_tokens(by_place[place], question, stats).max() if place in by_place else 0.0 for place in places],
-            dtype=np.float32,
-        )
-        return best if best.max() > 0 else None
+        rows, words = self._words(index)
+        best: dict[Place, float] = {}
+        # all the article's questions scored in one call: the question is tokenized once, not once per place
+        for place, score in zip(rows, score_tokens(words, question, stats).tolist()):
+            best[place] = max(best.get(place, 0.0), score)
+        scores = np.array([best.get(place, 0.0) for place in places], dtype=np.float32)
+        return scores if scores.max() > 0 else None
 
-    def _read_words(self, index: int) -> dict[Place, list[list[str]]]:
-        return {place: [tokenize(text) for text in texts] for place, texts in self.questions[index].items()}
+    def _read_words(self, index: int) -> tuple[list[Place], list[list[str]]]:
+        """The article's example questions tokenized, one row each, and the place each belongs to."""
+        rows = [(place, tokenize(text)) for place, texts in self.questions[index].items() for text in texts]
+        return [place for place, _ in rows], [words for _, words in rows]

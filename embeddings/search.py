@@ -60,6 +60,12 @@ PLACE_EXAMPLE_WEIGHT = 2.0
 PENALTY_CHAPTER = re.compile(r"法律责任|罚\s*则")
 
 
+def weigh_with_examples(own: np.ndarray, examples: np.ndarray) -> np.ndarray:
+    """Per place of an article, how well its own text and its example questions match, each z-scored among the
+    article's places: one rule for the documents' units (by meaning) and national law's places (by words)."""
+    return standardise(own) + PLACE_EXAMPLE_WEIGHT * standardise(examples)
+
+
 @dataclass
 class SearchResult:
     question: str
@@ -270,7 +276,7 @@ class Searcher:
         if (closest < 0).all():
             return cosines
         closest[closest < 0] = min(float(closest[closest >= 0].min()), float(cosines.min()))
-        return standardise(cosines) + PLACE_EXAMPLE_WEIGHT * standardise(closest)
+        return weigh_with_examples(cosines, closest)
 
     def _pinpoint_by_words(self, index: int, question: str) -> tuple[int | None, int | None]:
         """The paragraph or item of article `index` whose words match the question best (BM25 on the corpus' scale),
@@ -284,9 +290,9 @@ class Searcher:
         scores = score_tokens(tokens, question, stats, b=0.0)
         examples = self.place_examples.match(index, places, question, stats)
         if examples is not None:
-            # the places' own words and their example questions', each z-scored among the article's places, as the
-            # documents' units are weighed with theirs (_with_place_examples); every place then counts as matched
-            scores = standardise(scores) + PLACE_EXAMPLE_WEIGHT * standardise(examples)
+            # the places' own words and their example questions' (weigh_with_examples, as the documents' units are
+            # weighed with theirs); shifted positive, every place then counts as matched
+            scores = weigh_with_examples(scores, examples)
             scores = scores - scores.min() + 1.0
         stating = self._places_stating_figure(index, question)
         if stating:
