@@ -19,7 +19,7 @@ import numpy as np
 from policy_corpus.citation import Citation
 from policy_corpus.config import Config
 from policy_corpus.model import Article
-from policy_corpus.names import name_before, narrow_by_article
+from policy_corpus.names import LawNames, name_before, narrow_by_article
 from policy_corpus.references import find_references
 from policy_corpus.store import Store
 
@@ -91,6 +91,8 @@ class Searcher:
         self.documents = store.documents(in_force_only=True)
         self.titles = {info.id: info.cite_title for info in self.documents}
         self.article_index = {key: index for index, key in enumerate(self.article_keys)}
+        self.law_names = LawNames(self.documents)
+        self._article_doc = np.array([doc_id for doc_id, _, _ in self.article_keys], dtype=object)
         self.learned = load_learned(config, self.encoder, self.article_keys, self.documents)
         self.adapter, self.law_prior = self.learned.adapter, self.learned.law_prior
         self.reranker = self.learned.reranker
@@ -369,6 +371,8 @@ class Searcher:
                 question, raw, found_raw, lexical, example_words, mode, scored, lead_at_most, share
             )
         scored = put_first(self.references(question), scored)
+        if not scored.named:
+            scored = self._lead_with_named_law(question, mode, scored)
         scored.vector = raw
         if self.reranker is not None and mode == "hybrid":
             scored = self._rerank(question, scored, lexical, example_words, law)
@@ -467,6 +471,35 @@ class Searcher:
         if self._reads_as_national(share):
             lead = 0
         return lead_with(primary, scored, lead) if lead else scored
+
+    def _lead_with_named_law(self, question: str, mode: str, scored: Scored) -> Scored:
+        """`scored` led by the best articles of the law the question names without an article number (劳动合同法对试用期
+        是怎么规定的, 中小企业促进法关于融资担保), searched with the rest of the question: the name's words would pull its
+        first article (为了优化营商环境，制定本条例) and other laws' penalty articles citing it. Unchanged when the
+        question names none, or nothing in the law is close to the rest."""
+        named, rest = self.law_names.find(question)
+        in_law = np.isin(self._article_doc, list(named))
+        pool = np.flatnonzero(in_law)
+        units = np.flatnonzero(in_law[self.index_folder.unit_article])
+        if not has_words(rest) or len(units) == 0:
+            return scored
+        raw, tuned = self.learned.vectors(query_text(rest), self.encoder)
+        vectors = self.index_folder.index.reconstruct_batch(units)
+        cosines = vectors @ raw[0]
+        unit_article = self.index_folder.unit_article[units]
+        # national law is searched with the adapted vector, as in the whole corpus; closeness stays on the raw scale
+        searched = (
+            cosines if tuned is None else np.where(self.tiers.is_primary[unit_article], cosines, vectors @ tuned[0])
+        )
+        order = np.argsort(-searched, kind="stable")
+        dense, best_unit = self._best_per_article(searched[order], units[order])
+        self._add_examples(dense, raw, among=in_law)
+        lexical = self._with_example_words(self.index_folder.bm25.scores(rest), self._example_words(rest))
+        within = fuse(dense, best_unit, lexical, mode, self.settings.dense_weight, pool=pool)
+        within.closeness = float(cosines.max())
+        if self.abstention.uncovered(within, rest, words_too=False):
+            return scored
+        return lead_with(within, scored, PRIMARY_LEAD)
 
     def references(self, question: str) -> list[int]:
         """Articles the question names outright: 促进法第十九条, 湖南办法第九条."""

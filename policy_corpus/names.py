@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from .citation import short_title
+from .citation import NATIONAL_PREFIX, short_title
+
+MIN_NAME = 3  # characters: 民法典, 公司法; shorter ones (税法, 刑法 aside) are words as often as names
 
 
 class Named(Protocol):
@@ -67,3 +70,36 @@ def name_before(text: str, docs: Sequence[Named], max_chars: int = 30) -> list[N
 def _is_subsequence(needle: str, haystack: str) -> bool:
     chars = iter(haystack)
     return all(ch in chars for ch in needle)
+
+
+# What may follow a law's name without ending it: 公司法人, 劳动法院, 消防法规, 促进法实施办法 are other words or
+# another document's name
+CONTINUES_NAME = re.compile(r"^(?:人|院|官|律|规|定|庭|学|理|实施|办法|条例|细则|解释)")
+
+
+class LawNames:
+    """The laws a question names without an article number (劳动合同法对试用期是怎么规定的, 中小企业促进法里关于融资担保):
+    by their exact names, the longest first, with and without 中华人民共和国 and the inner 《》."""
+
+    def __init__(self, docs: Sequence[Named]) -> None:
+        self.ids: dict[str, set[str]] = {}
+        for doc in docs:
+            plain = doc.title.replace("《", "").replace("》", "").replace(NATIONAL_PREFIX, "")
+            for name in {doc.title, short_title(doc.title), plain, short_title(doc.cite_title)}:
+                if len(name) >= MIN_NAME:
+                    self.ids.setdefault(name, set()).add(doc.id)
+        names = sorted(self.ids, key=len, reverse=True)
+        self.pattern = re.compile("|".join(map(re.escape, names))) if names else None
+
+    def find(self, text: str) -> tuple[set[str], str]:
+        """The ids of the documents `text` names, and `text` without their names."""
+        if self.pattern is None:
+            return set(), text
+        found: set[str] = set()
+        rest = text
+        for match in reversed(list(self.pattern.finditer(text))):
+            if CONTINUES_NAME.match(text[match.end() :]):
+                continue
+            found |= self.ids[match.group()]
+            rest = rest[: match.start()] + " " + rest[match.end() :]
+        return found, rest

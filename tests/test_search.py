@@ -105,6 +105,19 @@ def test_named_article_comes_first(searcher):
     assert (hit.doc_id, hit.article.number) == ("sme_law", 53)
 
 
+@pytest.mark.parametrize(
+    "question, gold",
+    [
+        # the title's words would bring 第一条 (为了持续优化营商环境…制定本条例) first
+        ("优化营商环境条例对政务服务有什么规定", ("bizenv", 35)),
+        ("中小企业促进法关于创业扶持是怎么规定的", ("sme_law", 24)),
+    ],
+)
+def test_a_law_named_without_an_article_is_answered_from_it_by_the_point_asked(searcher, question, gold):
+    hits = searcher.search(question, top_k=3).hits
+    assert (hits[0].doc_id, hits[0].article.number) == gold
+
+
 def test_only_current_wording_is_searched(searcher):
     for result in (searcher.search(q, top_k=5) for q, _ in QUESTIONS):
         assert all(hit.article.version.value == "current" for hit in result.hits)
