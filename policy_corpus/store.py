@@ -12,7 +12,7 @@ from .citation import short_title
 from .errors import UnknownArticleError, UnknownDocumentError
 from .model import Article, ChangeAction, Document, DocumentKind, DraftStatus, Item, Paragraph, Version, normal_id
 from .numerals import article_label
-from .repeal import not_yet_in_force, repealed_laws, takes_effect
+from .repeal import interpreted_law, not_yet_in_force, repealed_laws, replaced_series, takes_effect
 
 IDS_LISTED = 12  # an unknown id's error lists the ids, up to this many
 
@@ -157,8 +157,9 @@ class Store:
 
     def _mark_versions_in_force(self) -> None:
         """Of several versions of one law, the latest that has taken effect is in force (on a tie, the one listed
-        first); then a law that a later law in force repeals (《…》同时废止) is not (policy_corpus/repeal.py)."""
-        rows = list(self.db.query("SELECT id, law, version_date, position, dates, cite_title FROM documents"))
+        first); then a law that a later law in force repeals (《…》同时废止) is not, nor an interpretation of it, nor an
+        old series of interpretations a new （一） replaces (policy_corpus/repeal.py)."""
+        rows = list(self.db.query("SELECT id, title, law, version_date, position, dates, cite_title FROM documents"))
         closing: dict[str, list[str]] = {}
         query = "SELECT doc_id, text FROM articles WHERE version = ? AND text LIKE '%起施行%'"
         for article in self.db.query(query, [Version.CURRENT.value]):
@@ -197,12 +198,18 @@ class Store:
                 if law != (repealer["law"] or repealer["id"]):
                     repeals.setdefault(law, (citation, repealer["version_date"] or ""))
         for row in rows:
-            found = repeals.get(row["law"] or "")
+            # an interpretation of a repealed law (关于适用《合同法》…的解释) lapses with it
+            found = repeals.get(row["law"] or "") or repeals.get(interpreted_law(row["title"] or ""))
             # a law is only repealed by a later one (an old law naming a still older one with the same title is not)
             if found is not None and row["version_date"] and found[1] and row["version_date"] < found[1]:
-                self.db.execute(
-                    "UPDATE documents SET in_force = 0, repealed_by = ? WHERE id = ?", [found[0], row["id"]]
-                )
+                self._mark_repealed(row["id"], found[0])
+        current = [row for row in rows if row["id"] in in_force]
+        replaced = replaced_series([(row["id"], row["title"] or "", row["version_date"] or "") for row in current])
+        for doc_id, new_first in replaced.items():
+            self._mark_repealed(doc_id, f"《{short_title(by_id[new_first]['cite_title'])}》")
+
+    def _mark_repealed(self, doc_id: str, by: str) -> None:
+        self.db.execute("UPDATE documents SET in_force = 0, repealed_by = ? WHERE id = ?", [by, doc_id])
 
     def remove_document(self, doc_id: str) -> None:
         with self.db.conn:

@@ -13,7 +13,7 @@ from bot.render import article_plain
 from embeddings.build import make_index_builder
 from policy_corpus.config import load_config
 from policy_corpus.library import Library
-from policy_corpus.repeal import repealed_laws
+from policy_corpus.repeal import repealed_laws, replaced_series
 from policy_corpus.sources import load_sources
 
 from .conftest import PROJECT, extract_laws
@@ -23,7 +23,14 @@ SUBSET = [
     "行政法规/促进个体工商户发展条例(2022-10-01).md",
     "行政法规/增值税暂行条例(2017-11-19).md",
     "经济法/增值税法(2024-12-25).md",
+    "民法典/附则.md",
+    "司法解释/最高人民法院关于适用《合同法》若干问题的解释（二）(2009-04-24).md",
+    "司法解释/最高人民法院关于审理劳动争议案件适用法律若干问题的解释(2001-04-16).md",
+    "司法解释/最高人民法院关于审理劳动争议案件适用法律问题的解释（一）(2020-12-29).md",
 ]
+CONTRACT_LAW_RULES = "司法解释/最高人民法院关于适用《合同法》若干问题的解释(二)(2009-04-24)"
+OLD_LABOUR_RULES = "司法解释/最高人民法院关于审理劳动争议案件适用法律若干问题的解释(2001-04-16)"
+LABOUR_RULES = "司法解释/最高人民法院关于审理劳动争议案件适用法律问题的解释(一)(2020-12-29)"
 OLD_SOLE_TRADERS = "行政法规/个体工商户条例(2016-02-06)"
 OLD_VAT = "行政法规/增值税暂行条例(2017-11-19)"
 VAT_LAW = "经济法/增值税法(2024-12-25)"
@@ -59,6 +66,40 @@ def test_a_repealed_law_is_not_in_force_and_says_by_what(served_today):
     assert infos[VAT_LAW].in_force and not infos[VAT_LAW].repealed_by
     view = served_today.article(OLD_SOLE_TRADERS, 2)  # still reachable by id, and says so
     assert article_plain(view).startswith("【已废止】本法规已被《促进个体工商户发展条例》第三十九条废止")
+
+
+def test_an_interpretation_lapses_with_the_law_it_interprets(served_today):
+    """民法典第一千二百六十条 repeals 合同法: the Supreme Court's interpretations of 合同法 are not current either."""
+    infos = {info.id: info for info in served_today.documents()}
+    assert not infos[CONTRACT_LAW_RULES].in_force
+    assert infos[CONTRACT_LAW_RULES].repealed_by == "《民法典》第一千二百六十条"
+
+
+def test_a_new_series_of_interpretations_replaces_the_old(served_today):
+    """The labour-dispute interpretations of 2001–2013 gave way to the （一） of 2020 under the same title."""
+    infos = {info.id: info for info in served_today.documents()}
+    assert not infos[OLD_LABOUR_RULES].in_force
+    assert infos[OLD_LABOUR_RULES].repealed_by == "《最高人民法院关于审理劳动争议案件适用法律问题的解释（一）》"
+    assert infos[LABOUR_RULES].in_force
+    for question in ("员工说我拖欠加班费，这个要谁拿证据", "合同签完原材料暴涨，继续做下去明显不公平，能要求改价吗"):
+        answer = served_today.ask(question, top_k=5)
+        cited = {c.doc_id for c in answer.citations + answer.more}
+        assert not cited & {OLD_LABOUR_RULES, CONTRACT_LAW_RULES}, question
+
+
+def test_a_series_numbered_from_the_start_is_not_replaced():
+    """公司法 interpretations （一） to （五） stand side by side; only a （一） after an unnumbered first starts anew."""
+    company = "最高人民法院关于适用《中华人民共和国公司法》若干问题的规定"
+    labour = "最高人民法院关于审理劳动争议案件适用法律"
+    documents = [
+        ("c1", company + "（一）", "2014-02-20"),
+        ("c2", company + "（二）", "2020-12-29"),
+        ("c5", company + "（五）", "2020-12-29"),
+        ("l0", labour + "若干问题的解释", "2001-04-16"),
+        ("l4", labour + "若干问题的解释（四）", "2013-01-18"),
+        ("l1", labour + "问题的解释（一）", "2020-12-29"),
+    ]
+    assert replaced_series(documents) == {"l0": "l1", "l4": "l1"}
 
 
 def test_a_repealed_law_looked_up_by_name_is_shown_as_repealed(served_today):
