@@ -21,6 +21,8 @@ from policy_corpus.config import Config
 from policy_corpus.model import Article
 from policy_corpus.names import LawNames, name_before, narrow_by_article
 from policy_corpus.references import find_references
+from policy_corpus.size import RULES_ARTICLE, SIZE_DOCUMENT
+from policy_corpus.size_question import is_size_question, read_figures
 from policy_corpus.store import Store
 
 from .abstention import Abstention, Declined, asks_for_figure, has_words, small_talk_of, states_figure
@@ -502,8 +504,13 @@ class Searcher:
         return lead_with(within, scored, PRIMARY_LEAD)
 
     def references(self, question: str) -> list[int]:
-        """Articles the question names outright: 促进法第十九条, 湖南办法第九条."""
+        """Articles the question names outright (促进法第十九条, 湖南办法第九条), or that answer it by its form: the
+        size standard's rules (划型标准第四条) for an owner who gives the figures and asks what size that is (做零售的
+        十二个人 一年卖两百多万 算小型还是微型), as the chat's size exchange answers it (bot/size_chat.py)."""
         found = []
+        rules = self.article_index.get((SIZE_DOCUMENT, RULES_ARTICLE, 0))
+        if rules is not None and is_size_question(question) and read_figures(question).figures:
+            found.append(rules)
         for reference in find_references(question):
             docs = narrow_by_article(
                 name_before(question[: reference.start], self.documents),

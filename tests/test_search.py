@@ -118,6 +118,21 @@ def test_a_law_named_without_an_article_is_answered_from_it_by_the_point_asked(s
     assert (hits[0].doc_id, hits[0].article.number) == gold
 
 
+@pytest.mark.parametrize(
+    "question, gold",
+    [
+        # figures given, the size asked: the standard's rules by industry answer it, as the chat's size exchange does
+        ("我们做零售的 十二个人 一年卖两百多万 算小型还是微型", ("sme_size", 4)),
+        ("搞物流的，六十个司机，一年营收三千万，是不是小型企业", ("sme_size", 4)),
+        # no figures: who sets the standard is another article
+        ("中型、小型、微型企业的划分标准由哪个部门制定？主要依据哪些指标？", ("sme_law", 2)),
+    ],
+)
+def test_an_owner_giving_figures_and_asking_the_size_is_answered_by_the_rules(searcher, question, gold):
+    hit = searcher.search(question, top_k=1).hits[0]
+    assert (hit.doc_id, hit.article.number) == gold
+
+
 def test_only_current_wording_is_searched(searcher):
     for result in (searcher.search(q, top_k=5) for q, _ in QUESTIONS):
         assert all(hit.article.version.value == "current" for hit in result.hits)
