@@ -33,6 +33,7 @@ from .texts import (
     ALERT_HEADING,
     ALERT_INTRO,
     ALERT_MORE,
+    BEYOND_THE_LAW_TEXT,
     CHANGE_DIFF_NOTE,
     CHITCHAT_TEXT,
     CITED_MARK,
@@ -170,6 +171,7 @@ def answer_html(answer: Answer) -> str:
 # What is said, by why a message is not answered with provisions (otherwise ABSTAIN_TEXT)
 DECLINED_TEXTS = {
     Declined.ADVICE: ADVICE_TEXT,
+    Declined.BEYOND_THE_LAW: BEYOND_THE_LAW_TEXT,
     Declined.NOT_CHINESE: NOT_CHINESE_TEXT,
     Declined.HELLO: HELLO_TEXT,
     Declined.CHITCHAT: CHITCHAT_TEXT,

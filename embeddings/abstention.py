@@ -74,6 +74,9 @@ ASKS_FOR_ADVICE = re.compile(
     r"|(?:加盟费?|转让费|代账|代理记账|律师|装修|中介费|推广费|设计费)[^，。？?！!]{0,10}"
     r"(?:一般|大概|大约|通常|行情)[^，。？?！!]{0,4}(?:要|收|得|花)?多少|收多少[^，。？?！!]{0,3}(?:算|才)?合理"
 )
+# A question that asks what the law says (法律上有啥区别, 这合法吗, 有没有规定): the provisions nearest answer it, however
+# much else in it reads like business advice (签劳动合同好还是签劳务协议好)
+ASKS_THE_LAW = re.compile(r"法律|法规|规定|合法|违法|犯法|条例|法条|依法")
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
@@ -190,6 +193,9 @@ class Declined(str, enum.Enum):
     NOT_COVERED = "not_covered"  # nothing close in meaning, or other law matches far better
     NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
     ADVICE = "advice"  # a request for business advice (行情, 值不值, 选哪个), not a question about the law
+    BEYOND_THE_LAW = (
+        "beyond_the_law"  # worded like what no law answers: advice, a place's office hours, an app's buttons
+    )
     NOT_CHINESE = "not_chinese"  # no Chinese at all (a question in English, a link): the texts are all Chinese
     STATEMENT = "statement"  # an account of the situation that asks nothing yet (我开了个小饭馆): go on
     HELLO = "hello"  # a greeting, or a question announced but not asked (你好, 我想咨询一下)

@@ -22,6 +22,7 @@ from .rerank import Reranker, load_reranker
 
 logger = logging.getLogger(__name__)
 POLICY, NATIONAL = "policy", "national"  # the policy gate's two classes
+LAW, BEYOND = "law", "beyond"  # the scope gate's: a question the texts may answer, one no law answers
 
 
 def learned_file(config: Config, setting: str) -> Path | None:
@@ -53,6 +54,12 @@ def get_policy_gate(config: Config) -> LawPrior | None:
     return _load_prior(learned_file(config, config.search.policy_gate), "policy gate")
 
 
+def get_scope_gate(config: Config) -> LawPrior | None:
+    """The configured scope gate (embeddings/train.py fit_scope_gate), if set and readable."""
+    gate = _load_prior(learned_file(config, config.search.scope_gate), "scope gate")
+    return gate if gate is not None and BEYOND in gate.laws else None
+
+
 def _load_prior(path: Path | None, what: str) -> LawPrior | None:
     if path is None:
         return None
@@ -74,6 +81,7 @@ class Learned:
     reranker: Reranker | None = None
     tower: Encoder | None = None
     policy_gate: LawPrior | None = None
+    scope_gate: LawPrior | None = None
 
     def vectors(self, text: str, encoder: Encoder) -> tuple[np.ndarray, np.ndarray | None]:
         """A question's vector from the shipped model (`encoder`: closeness and the policy documents read it), and
@@ -121,6 +129,13 @@ class Learned:
             return None
         return float(self.policy_gate.probabilities(question)[self.policy_gate.laws.index(POLICY)])
 
+    def beyond_share(self, question: str) -> float | None:
+        """How likely the question is one no law answers (business advice, a place's office hours, an app's
+        buttons), by its words; None without a scope gate."""
+        if self.scope_gate is None:
+            return None
+        return float(self.scope_gate.probabilities(question)[self.scope_gate.laws.index(BEYOND)])
+
     def law_probabilities(self, question: str) -> np.ndarray | None:
         """Per article, the law prior's probability of its law (0 outside the prior's laws); None without a prior."""
         if self.law_prior is None:
@@ -132,13 +147,13 @@ class Learned:
 def load_learned(
     config: Config, encoder: Encoder, article_keys: Sequence[tuple[str, int, int]], documents: Sequence[DocumentInfo]
 ) -> Learned:
-    """The adapter, the law prior and the reranker, for corpora with national law.
+    """The adapter, the law prior and the reranker, for corpora with national law; the scope gate for any.
 
     All were fitted on questions answered from national law. Policy documents (flat files, not collection
     entries like 社会法/劳动合同法) are searched without them: the adapter cost SME questions 0.05-0.07 R@1.
     """
     if not any(from_collection(doc_id) for doc_id, _, _ in article_keys):
-        return Learned()
+        return Learned(scope_gate=get_scope_gate(config))
     learned = Learned.for_corpus(
         get_adapter(config, encoder),
         get_law_prior(config),
@@ -149,4 +164,5 @@ def load_learned(
     )
     gate = get_policy_gate(config)
     learned.policy_gate = gate if gate is not None and POLICY in gate.laws else None
+    learned.scope_gate = get_scope_gate(config)
     return learned

@@ -25,7 +25,7 @@ from policy_corpus.size import RULES_ARTICLE, SIZE_DOCUMENT
 from policy_corpus.size_question import is_size_question, read_figures
 from policy_corpus.store import Store
 
-from .abstention import Abstention, Declined, asks_for_figure, has_words, small_talk_of, states_figure
+from .abstention import ASKS_THE_LAW, Abstention, Declined, asks_for_figure, has_words, small_talk_of, states_figure
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .faiss_index import search_first
@@ -194,7 +194,9 @@ class Searcher:
         if previous:
             return self.score_follow_up(question, previous, mode, document)
         scored = self.score(question, mode)
-        return scored, self.abstention.decline(scored, question, self._article_text)
+        return scored, self._beyond_the_law(
+            scored, question, self.abstention.decline(scored, question, self._article_text)
+        )
 
     def score_follow_up(
         self, question: str, previous: str, mode: str = "hybrid", document: str | None = None
@@ -215,7 +217,21 @@ class Searcher:
             merged = favour(merged, self._in_document(merged, document), PREVIOUS_DOCUMENT_BONUS)
         if ASKS_CONSEQUENCE.search(question):
             merged = self._favour_sanctions(merged, document)
-        return merged, self.abstention.decline_follow_up(alone, together, merged, question, both, self._article_text)
+        declined = self.abstention.decline_follow_up(alone, together, merged, question, both, self._article_text)
+        return merged, self._beyond_the_law(merged, both, declined)
+
+    def _beyond_the_law(self, scored: Scored, question: str, declined: Declined | None) -> Declined | None:
+        """BEYOND_THE_LAW instead of answering, or of saying that nothing covers it, when the scope gate reads the
+        question as one no law answers (抖音小店保证金交多少, 员工老迟到怎么管才有效, 电子税务局的申报按钮在哪):
+        provisions sharing its words (电子商务法, 劳动合同法) come close all the same. Never for a question naming an
+        article or asking what the law says (法律上有啥区别); other reasons to decline (a request for advice, a
+        greeting) stand."""
+        if declined not in (None, Declined.NOT_COVERED) or scored.named or ASKS_THE_LAW.search(question):
+            return declined
+        share = self.learned.beyond_share(question)
+        if share is None or share < self.settings.scope_gate_above:
+            return declined
+        return Declined.BEYOND_THE_LAW
 
     def _favour_sanctions(self, scored: Scored, document: str | None) -> Scored:
         """`scored` with the penalty provisions among its first candidates ahead, those of `document` most."""

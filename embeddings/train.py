@@ -34,7 +34,7 @@ from .examples import read_examples
 from .faiss_index import read_faiss
 from .index_folder import VECTORS, read_units
 from .lawprior import LawPrior, fit_law_prior
-from .learned import NATIONAL, POLICY
+from .learned import BEYOND, LAW, NATIONAL, POLICY
 from .query_tower import SETTINGS as TOWER_SETTINGS
 from .query_tower import QueryTower, fit_tower, tower_encoder
 from .units import query_text
@@ -45,6 +45,10 @@ QUESTIONS = PROJECT_DIR / "embeddings" / "training" / "stard_train.jsonl"
 ADAPTER = PROJECT_DIR / "embeddings" / "adapters" / "m3e-small-stard.npz"
 LAW_PRIOR = PROJECT_DIR / "embeddings" / "adapters" / "stard-laws.npz"
 POLICY_GATE = PROJECT_DIR / "embeddings" / "adapters" / "policy-gate.npz"
+SCOPE_GATE = PROJECT_DIR / "embeddings" / "adapters" / "scope-gate.npz"
+# owners' questions no law answers (business advice, a place's office hours, platform fees, apps, personal matters,
+# foreign law, forecasts), written by people who never saw the evaluation sets: the scope gate's other class
+BEYOND_THE_LAW = PROJECT_DIR / "embeddings" / "training" / "beyond_the_law.jsonl"
 GATE_EPOCHS = 200
 # chosen on a split of the training questions (not the held-out ones): temperature 0.02-0.05, l2 0.001-0.1, 3-16 epochs
 SETTINGS = {"epochs": 8, "temperature": 0.02, "l2": 0.01, "learning_rate": 1e-3, "batch_size": 64}
@@ -133,6 +137,17 @@ def fit_policy_gate(config: Config, public: list[str]) -> LawPrior:
     return gate
 
 
+def fit_scope_gate(config: Config, public: list[str]) -> LawPrior:
+    """How likely a question is one no law answers: a prior over two classes, fitted on the example questions
+    written for the articles and the public training questions (`public`) as the law's, and on BEYOND_THE_LAW's
+    questions (抖音小店保证金交多少, 员工老迟到怎么管才有效, 电子税务局的申报按钮在哪) as not."""
+    law = [example.question for example in read_examples(config.examples_path)] + public
+    beyond = [json.loads(line)["question"] for line in BEYOND_THE_LAW.read_text(encoding="utf-8").splitlines() if line]
+    gate = fit_law_prior(law + beyond, [{LAW}] * len(law) + [{BEYOND}] * len(beyond), epochs=GATE_EPOCHS)
+    gate.info = {"law": len(law), "beyond": len(beyond), "fitted": date.today().isoformat()}
+    return gate
+
+
 def read_rows(path: Path) -> list[dict]:
     """Question rows, their gold ids in the form documents are served under (…解释（一） → …解释(一))."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -172,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ADAPTER)
     parser.add_argument("--law-out", type=Path, default=LAW_PRIOR)
     parser.add_argument("--gate-out", type=Path, default=POLICY_GATE)
+    parser.add_argument("--scope-out", type=Path, default=SCOPE_GATE)
     parser.add_argument(
         "--tower-out",
         type=Path,
@@ -229,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"policy gate: {gate.info['examples']} example and {gate.info['public']} public questions, saved {args.gate_out}"
     )
+    scope = fit_scope_gate(config, public)
+    scope.save(args.scope_out)
+    print(f"scope gate: {scope.info['law']} law and {scope.info['beyond']} other questions, saved {args.scope_out}")
     print(f"evaluate the full search with: policybot eval {heldout_path}")
 
 

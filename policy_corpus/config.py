@@ -126,6 +126,17 @@ class SearchSettings(Section):
         ge=0,
         le=1,
     )
+    scope_gate: str = setting(
+        "embeddings/adapters/scope-gate.npz",
+        "how likely a question is one no law answers (business advice, a place's office hours, an app's buttons), by its words (make train); off = none",
+        path=True,
+    )
+    scope_gate_above: float = setting(
+        0.5,
+        "decline a question at least this likely to be one no law answers, whatever provisions come close",
+        ge=0,
+        le=1,
+    )
     reranker: str = setting(
         "embeddings/adapters/reranker.json",
         "reorders national law's first candidates by what the fused score does not weigh (make train); off = none",

@@ -29,7 +29,7 @@ from bot.admin import CorpusAdmin
 from bot.assistant import Assistant
 from bot.questionlog import QUESTIONS_FILE, QuestionLog
 from bot.telegram_app import build_application
-from bot.texts import ABSTAIN_TEXT, ADMIN_COMMANDS, BUSY_TEXT, COMMANDS, ERROR_TEXT, NOT_ADMIN_TEXT
+from bot.texts import ADMIN_COMMANDS, BEYOND_THE_LAW_TEXT, BUSY_TEXT, COMMANDS, ERROR_TEXT, NOT_ADMIN_TEXT
 from policy_corpus.config import Config, load_config
 from policy_corpus.library import Library
 
@@ -602,7 +602,7 @@ async def test_stats_count_the_questions_asked(env):
         answers = [(await send(stub, OWNER + n, q))[0] for n, q in enumerate(answerable)]
         for owner in (OWNER + 10, OWNER + 11):
             [abstained] = await send(stub, owner, OFF_TOPIC)
-            assert abstained["plain_text"].endswith(ABSTAIN_TEXT)
+            assert abstained["plain_text"].endswith(BEYOND_THE_LAW_TEXT)
         await send(stub, OWNER, "/article 11")  # a lookup is not a question
         stub.press_button(OWNER, answers[0], stub.button_data(answers[0], "👍"))
         stub.press_button(OWNER + 1, answers[1], stub.button_data(answers[1], "👎"))

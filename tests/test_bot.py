@@ -19,7 +19,7 @@ from bot.questionlog import QUESTIONS_FILE, QuestionLog
 from bot.render import article_html
 from bot.telegram_app import build_application
 from bot.telegram_split import MESSAGE_LIMIT, split_message
-from bot.texts import ABSTAIN_TEXT, COMMANDS, ERROR_TEXT, EXAMPLE_QUESTIONS
+from bot.texts import ABSTAIN_TEXT, BEYOND_THE_LAW_TEXT, COMMANDS, ERROR_TEXT, EXAMPLE_QUESTIONS
 
 from .conftest import LONG_DOCUMENT_ID
 from .telegram_stub import BotApiStub, ask, iter_button_data, labels, polling, press
@@ -150,7 +150,7 @@ async def test_article_diff_docs_and_typed_lookups(served_config, assistant):
 async def test_off_topic_question_abstains(served_config, assistant):
     async with running_bot(served_config, assistant) as (stub, _app):
         [reply] = await ask(stub, 105, "今天天气怎么样，推荐一部电影")
-        assert reply["plain_text"] == f"问：今天天气怎么样，推荐一部电影\n{ABSTAIN_TEXT}"
+        assert reply["plain_text"] == f"问：今天天气怎么样，推荐一部电影\n{BEYOND_THE_LAW_TEXT}"
         assert "《" not in reply["plain_text"]
         assert labels(reply) == ["👍", "👎"]
 

@@ -9,7 +9,7 @@ import pytest
 from bot.assistant import Assistant
 from bot.conversation import Conversation
 from bot.render import plain_answer
-from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT, STATEMENT_TEXT
+from bot.texts import ABSTAIN_TEXT, ADVICE_TEXT, BEYOND_THE_LAW_TEXT, STATEMENT_TEXT
 from embeddings.abstention import ASKS_FOR_ADVICE, NEAR_FLOOR, speaks_of_support
 from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
@@ -301,6 +301,28 @@ def test_business_advice_is_declined(national, question):
     answer = national.ask(question)
     assert answer.abstained
     assert plain_answer(answer) == ADVICE_TEXT
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "员工上班老玩手机 我该怎么跟他说",
+        "新加坡开公司要交多少税",
+        "公司年会的节目怎么排比较热闹",
+        "店里的账用什么软件记比较方便",
+    ],
+)
+def test_a_question_no_law_answers_is_declined_though_provisions_share_its_words(national, question):
+    """Managing staff, a foreign country's tax, an app that fails: 劳动合同法 or 公司法 share the words (员工, 公司,
+    营业执照) and come close in meaning, yet no provision answers; the reply says what the assistant can do."""
+    answer = national.ask(question)
+    assert answer.abstained
+    assert plain_answer(answer) == BEYOND_THE_LAW_TEXT
+
+
+@pytest.mark.parametrize("question", ["员工上班时间玩手机被开除了 要给补偿吗", "公司注册资本要多久内交齐"])
+def test_a_question_of_law_in_the_same_words_is_answered(national, question):
+    assert not national.ask(question).abstained
 
 
 def test_advice_after_a_legal_question_is_still_advice(national):
