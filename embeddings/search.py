@@ -47,7 +47,7 @@ from .fusion import (
 )
 from .index_folder import IndexMismatchError, load_background_scale, load_index
 from .learned import load_learned
-from .lexical import score_tokens, tokenize
+from .lexical import names_a_topic, score_tokens, tokenize
 from .place_examples import PlaceExamples
 from .rerank import FEATURES, ArticleFacts, features, reorder
 from .tiers import ANSWER_LEAD, PRIMARY_LEAD, RAW_CANDIDATES, THEIRS_LEAD, Found, Tiers
@@ -60,6 +60,7 @@ MODES = ("hybrid", "dense", "lexical")
 PLACE_EXAMPLE_WEIGHT = 2.0
 # The chapters that state the sanctions: 第七章 法律责任, 第六章 罚 则
 PENALTY_CHAPTER = re.compile(r"法律责任|罚\s*则")
+RULE_BEFORE_PENALTY = 1.0  # z-units a penalty article of a named law falls behind its rules, unless a sanction is asked
 
 
 def weigh_with_examples(own: np.ndarray, examples: np.ndarray) -> np.ndarray:
@@ -224,9 +225,14 @@ class Searcher:
         """BEYOND_THE_LAW instead of answering, or of saying that nothing covers it, when the scope gate reads the
         question as one no law answers (抖音小店保证金交多少, 员工老迟到怎么管才有效, 电子税务局的申报按钮在哪):
         provisions sharing its words (电子商务法, 劳动合同法) come close all the same. Never for a question naming an
-        article or asking what the law says (法律上有啥区别); other reasons to decline (a request for advice, a
-        greeting) stand."""
-        if declined not in (None, Declined.NOT_COVERED) or scored.named or ASKS_THE_LAW.search(question):
+        article, asking what the law says (法律上有啥区别) or naming nothing at all (？？啊吧); other reasons to
+        decline (a request for advice, a figure no provision on the topic states) stand."""
+        if (
+            declined not in (None, Declined.NOT_COVERED)
+            or scored.named
+            or ASKS_THE_LAW.search(question)
+            or not names_a_topic(question)
+        ):
             return declined
         share = self.learned.beyond_share(question)
         if share is None or share < self.settings.scope_gate_above:
@@ -515,6 +521,13 @@ class Searcher:
         lexical = self._with_example_words(self.index_folder.bm25.scores(rest), self._example_words(rest))
         within = fuse(dense, best_unit, lexical, mode, self.settings.dense_weight, pool=pool)
         within.closeness = float(cosines.max())
+        if not ASKS_CONSEQUENCE.search(question):
+            # 劳动合同法对试用期是怎么规定的: the rule (第十九条) before the penalty for breaking it (第八十三条), which
+            # repeats the rule's words
+            head = within.articles[:SANCTION_CANDIDATES].tolist()
+            penalty = np.zeros(len(within.articles), dtype=bool)
+            penalty[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
+            within = favour(within, penalty, -RULE_BEFORE_PENALTY)
         if self.abstention.uncovered(within, rest, words_too=False):
             return scored
         return lead_with(within, scored, PRIMARY_LEAD)

@@ -132,7 +132,7 @@ class SearchSettings(Section):
         path=True,
     )
     scope_gate_above: float = setting(
-        0.5,
+        0.6,
         "decline a question at least this likely to be one no law answers, whatever provisions come close",
         ge=0,
         le=1,

@@ -94,6 +94,8 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
             str(tmp_path / "laws.npz"),
             "--gate-out",
             str(tmp_path / "gate.npz"),
+            "--scope-out",
+            str(tmp_path / "scope.npz"),
         ]
     )
     adapter = load_adapter(out, "m3e-small", 512)
@@ -104,6 +106,7 @@ def test_make_train_fits_an_adapter_from_a_published_index(indexed_config, tmp_p
     assert train and held and not set(train) & set(held)
     assert "held-out dense recall with adapter" in capsys.readouterr().out
     assert LawPrior.load(tmp_path / "gate.npz").laws == ["national", "policy"]
+    assert LawPrior.load(tmp_path / "scope.npz").laws == ["beyond", "law"]
 
 
 LABOUR = [

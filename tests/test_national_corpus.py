@@ -325,6 +325,12 @@ def test_a_question_of_law_in_the_same_words_is_answered(national, question):
     assert not national.ask(question).abstained
 
 
+def test_a_law_named_for_its_rule_is_answered_by_the_rule_not_the_penalty(national):
+    """第八十三条 (the penalty for an unlawful probation) repeats 试用期 more often than 第十九条 states the rule."""
+    best = national.ask("劳动合同法对试用期是怎么规定的").best
+    assert (best.doc_id, best.article.number) == ("社会法/劳动合同法(2012-12-28)", 19)
+
+
 def test_advice_after_a_legal_question_is_still_advice(national):
     first = national.ask("员工试用期没干满我就辞退，要不要给补偿")
     follow_up = national.ask("那你觉得现在开服装店还值得吗", previous=first.question, document=first.best.doc_id)
