@@ -193,9 +193,7 @@ class Declined(str, enum.Enum):
     NOT_COVERED = "not_covered"  # nothing close in meaning, or other law matches far better
     NO_FIGURE = "no_figure"  # the provisions on the topic state no figure of the kind asked for
     ADVICE = "advice"  # a request for business advice (行情, 值不值, 选哪个), not a question about the law
-    BEYOND_THE_LAW = (
-        "beyond_the_law"  # worded like what no law answers: advice, a place's office hours, an app's buttons
-    )
+    BEYOND_THE_LAW = "beyond_the_law"  # like what no law answers: advice, an office's hours, an app's buttons
     NOT_CHINESE = "not_chinese"  # no Chinese at all (a question in English, a link): the texts are all Chinese
     STATEMENT = "statement"  # an account of the situation that asks nothing yet (我开了个小饭馆): go on
     HELLO = "hello"  # a greeting, or a question announced but not asked (你好, 我想咨询一下)
