@@ -74,9 +74,10 @@ ASKS_FOR_ADVICE = re.compile(
     r"|(?:加盟费?|转让费|代账|代理记账|律师|装修|中介费|推广费|设计费)[^，。？?！!]{0,10}"
     r"(?:一般|大概|大约|通常|行情)[^，。？?！!]{0,4}(?:要|收|得|花)?多少|收多少[^，。？?！!]{0,3}(?:算|才)?合理"
 )
-# A question that asks what the law says (法律上有啥区别, 这合法吗, 有没有规定): the provisions nearest answer it, however
-# much else in it reads like business advice (签劳动合同好还是签劳务协议好)
-ASKS_THE_LAW = re.compile(r"法律|法规|规定|合法|违法|犯法|条例|法条|依法")
+# A question that asks what the law says (法律上有啥区别, 这合法吗, 有没有规定) or what tax is owed (一个月挣多少才开始
+# 交税: tax laws state who pays, on what, from what amount): the provisions nearest answer it, however much else in it
+# reads like business advice or small talk about money (签劳动合同好还是签劳务协议好)
+ASKS_THE_LAW = re.compile(r"法律|法规|规定|合法|违法|犯法|条例|法条|依法|交税|缴税|纳税|个税|起征点")
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
