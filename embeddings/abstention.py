@@ -78,6 +78,12 @@ ASKS_FOR_ADVICE = re.compile(
 # 交税: tax laws state who pays, on what, from what amount): the provisions nearest answer it, however much else in it
 # reads like business advice or small talk about money (签劳动合同好还是签劳务协议好)
 ASKS_THE_LAW = re.compile(r"法律|法规|规定|合法|违法|犯法|条例|法条|依法|交税|缴税|纳税|个税|起征点")
+# An office's phone number, address or hours (永州市中小企业服务中心电话是多少, 雨花区政务服务中心几点下班): no law
+# states them
+ASKS_FOR_OFFICE_DETAILS = re.compile(
+    r"电话(?:号码)?(?:是)?多少|地址在哪|地址是(?:多少|啥|什么)|哪个大厅"
+    r"|(?:局|所|中心|大厅|窗口|办事处|银行|医院)[^，。？?]{0,6}(?:几点(?:上|下)班|几点(?:开|关)门|(?:周六|周日|周末)上班)"
+)
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"

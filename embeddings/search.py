@@ -25,7 +25,16 @@ from policy_corpus.size import RULES_ARTICLE, SIZE_DOCUMENT
 from policy_corpus.size_question import is_size_question, read_figures
 from policy_corpus.store import Store
 
-from .abstention import ASKS_THE_LAW, Abstention, Declined, asks_for_figure, has_words, small_talk_of, states_figure
+from .abstention import (
+    ASKS_FOR_OFFICE_DETAILS,
+    ASKS_THE_LAW,
+    Abstention,
+    Declined,
+    asks_for_figure,
+    has_words,
+    small_talk_of,
+    states_figure,
+)
 from .background import background_path, load_background
 from .encoder import get_encoder
 from .faiss_index import search_first
@@ -223,16 +232,17 @@ class Searcher:
 
     def _beyond_the_law(self, scored: Scored, question: str, declined: Declined | None) -> Declined | None:
         """BEYOND_THE_LAW instead of answering, or of saying that nothing covers it, when the scope gate reads the
-        question as one no law answers (抖音小店保证金交多少, 员工老迟到怎么管才有效, 电子税务局的申报按钮在哪):
-        provisions sharing its words (电子商务法, 劳动合同法) come close all the same. Never for a question naming an
+        question as one no law answers (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批):
+        provisions sharing its words (劳动合同法 for 员工) come close all the same; and for an office's phone
+        number, address or hours, which no provision states (not a missing figure). Never for a question naming an
         article, asking what the law says (法律上有啥区别) or naming nothing at all (？？啊吧); other reasons to
         decline (a request for advice, a figure no provision on the topic states) stand."""
-        if (
-            declined not in (None, Declined.NOT_COVERED)
-            or scored.named
-            or ASKS_THE_LAW.search(question)
-            or not names_a_topic(question)
-        ):
+        if scored.named or declined not in (None, Declined.NOT_COVERED, Declined.NO_FIGURE):
+            return declined
+        if ASKS_FOR_OFFICE_DETAILS.search(question):
+            # a phone number is not a figure a provision on the topic might have stated
+            return Declined.BEYOND_THE_LAW
+        if declined is Declined.NO_FIGURE or ASKS_THE_LAW.search(question) or not names_a_topic(question):
             return declined
         share = self.learned.beyond_share(question)
         if share is None or share < self.settings.scope_gate_above:

@@ -140,7 +140,7 @@ def fit_policy_gate(config: Config, public: list[str]) -> LawPrior:
 def fit_scope_gate(config: Config, public: list[str]) -> LawPrior:
     """How likely a question is one no law answers: a prior over two classes, fitted on the example questions
     written for the articles and the public training questions (`public`) as the law's, and on BEYOND_THE_LAW's
-    questions (抖音小店保证金交多少, 员工老迟到怎么管才有效, 电子税务局的申报按钮在哪) as not."""
+    questions (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批) as not."""
     law = [example.question for example in read_examples(config.examples_path)] + public
     beyond = [json.loads(line)["question"] for line in BEYOND_THE_LAW.read_text(encoding="utf-8").splitlines() if line]
     gate = fit_law_prior(law + beyond, [{LAW}] * len(law) + [{BEYOND}] * len(beyond), epochs=GATE_EPOCHS)

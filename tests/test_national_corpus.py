@@ -310,6 +310,7 @@ def test_business_advice_is_declined(national, question):
         "新加坡开公司要交多少税",
         "公司年会的节目怎么排比较热闹",
         "店里的账用什么软件记比较方便",
+        "岳麓区市场监管局的电话是多少",  # an office's phone number: no law states it
     ],
 )
 def test_a_question_no_law_answers_is_declined_though_provisions_share_its_words(national, question):
