@@ -219,8 +219,10 @@ class Searcher:
         # the gate reads the two together: 那他们的人会受啥处理 alone reads like nothing in particular
         alone = self.score(question, mode, PRIMARY_LEAD, read_as=both)
         if not points_back(question) and self.abstention.uncovered(alone, question):
-            # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up
-            return alone, self.abstention.decline(alone, question, self._article_text)
+            # short, but nothing in it points back and the corpus does not cover it: chatter, not a follow-up (美团
+            # 外卖抽成多少 after a question on probation is beyond the law, not uncovered)
+            declined = self.abstention.decline(alone, question, self._article_text)
+            return alone, None if declined is None else self._beyond_the_law(alone, question, declined)
         together = self.score(both, mode, PRIMARY_LEAD)
         merged = merge_rankings(alone, together)
         if document is not None:

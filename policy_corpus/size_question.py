@@ -123,9 +123,11 @@ def read_figures(text: str, expect: tuple[Metric, ...] = ()) -> Reading:
 
 
 def _not_a_figure(text: str, match: re.Match[str]) -> bool:
-    """第三条, 2023年, 3个月: numbers that are not a figure of the enterprise."""
+    """第三条, 2023年, 3个月, 零售 and 零食: numbers that are not a figure of the enterprise."""
     if match.start() > 0 and text[match.start() - 1] == "第":
         return True
+    if match.group("number") in ("零", "〇") and not match.group("scale"):
+        return True  # 做零售的, 卖零食的: nobody gives a figure as a bare 零
     if match.group("unit") or match.group("after"):
         return False
     following = text[match.end() : match.end() + 1]

@@ -321,6 +321,12 @@ def test_a_question_no_law_answers_is_declined_though_provisions_share_its_words
     assert plain_answer(answer) == BEYOND_THE_LAW_TEXT
 
 
+def test_a_question_no_law_answers_after_a_legal_one_is_declined_as_such(national):
+    first = national.ask("员工试用期没干满我就辞退，要不要给补偿")
+    follow_up = national.ask("美团外卖抽成多少", previous=first.question, document=first.best.doc_id)
+    assert follow_up.abstained and plain_answer(follow_up) == BEYOND_THE_LAW_TEXT
+
+
 @pytest.mark.parametrize("question", ["员工上班时间玩手机被开除了 要给补偿吗", "公司注册资本要多久内交齐"])
 def test_a_question_of_law_in_the_same_words_is_answered(national, question):
     assert not national.ask(question).abstained

@@ -330,6 +330,13 @@ def test_policy_questions_that_mention_size_are_not_size_questions(question):
         ("20个", (Metric.STAFF, Metric.REVENUE), {"STAFF": (20, "20人", "")}),
         ("注册资本100万，贷了50万，2023年开的，干了3个月", (), {}),  # none of these is a figure of size
         ("20", (Metric.STAFF, Metric.REVENUE), {}),  # a bare number when two figures are asked: which?
+        # 零 of 零售 and 零食 is not a revenue of nothing
+        (
+            "我们做零售的 十二个人 一年卖两百多万",
+            (),
+            {"STAFF": (12, "12人", ""), "REVENUE": (250, "250万元", "两百多万")},
+        ),
+        ("卖零食的小店 3个人 一年流水80万", (), {"STAFF": (3, "3人", ""), "REVENUE": (80, "80万元", "")}),
     ],
 )
 def test_figures_are_read_from_owners_words(words, expect, figures):
