@@ -56,6 +56,10 @@ class LawPrior:
         exp = np.exp(logits - logits.max())
         return exp / exp.sum()
 
+    def share(self, question: str, label: str) -> float:
+        """P(`label` | question): for a gate, how likely the question is of that class."""
+        return float(self.probabilities(question)[self.laws.index(label)])
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         grams_in_order = sorted(self.vocabulary, key=self.vocabulary.get)

@@ -50,14 +50,19 @@ def get_law_prior(config: Config) -> LawPrior | None:
 
 
 def get_policy_gate(config: Config) -> LawPrior | None:
-    """The configured policy gate (embeddings/train.py fit_policy_gate), if set and readable."""
-    return _load_prior(learned_file(config, config.search.policy_gate), "policy gate")
+    """The configured policy gate (embeddings/train.py fit_policy_gate), if set, readable and a policy gate."""
+    return _load_gate(learned_file(config, config.search.policy_gate), "policy gate", POLICY)
 
 
 def get_scope_gate(config: Config) -> LawPrior | None:
-    """The configured scope gate (embeddings/train.py fit_scope_gate), if set and readable."""
-    gate = _load_prior(learned_file(config, config.search.scope_gate), "scope gate")
-    return gate if gate is not None and BEYOND in gate.laws else None
+    """The configured scope gate (embeddings/train.py fit_scope_gate), if set, readable and a scope gate."""
+    return _load_gate(learned_file(config, config.search.scope_gate), "scope gate", BEYOND)
+
+
+def _load_gate(path: Path | None, what: str, label: str) -> LawPrior | None:
+    """A two-class prior whose classes include `label` (the share Learned reads), else None."""
+    gate = _load_prior(path, what)
+    return gate if gate is not None and label in gate.laws else None
 
 
 def _load_prior(path: Path | None, what: str) -> LawPrior | None:
@@ -125,16 +130,12 @@ class Learned:
 
     def policy_share(self, question: str) -> float | None:
         """How likely the question is one the policy documents answer, by its words; None without a gate."""
-        if self.policy_gate is None:
-            return None
-        return float(self.policy_gate.probabilities(question)[self.policy_gate.laws.index(POLICY)])
+        return None if self.policy_gate is None else self.policy_gate.share(question, POLICY)
 
     def beyond_share(self, question: str) -> float | None:
         """How likely the question is one no law answers (business advice, a place's office hours, an app's
         buttons), by its words; None without a scope gate."""
-        if self.scope_gate is None:
-            return None
-        return float(self.scope_gate.probabilities(question)[self.scope_gate.laws.index(BEYOND)])
+        return None if self.scope_gate is None else self.scope_gate.share(question, BEYOND)
 
     def law_probabilities(self, question: str) -> np.ndarray | None:
         """Per article, the law prior's probability of its law (0 outside the prior's laws); None without a prior."""
@@ -162,7 +163,6 @@ def load_learned(
         documents,
         get_query_tower(config),
     )
-    gate = get_policy_gate(config)
-    learned.policy_gate = gate if gate is not None and POLICY in gate.laws else None
+    learned.policy_gate = get_policy_gate(config)
     learned.scope_gate = get_scope_gate(config)
     return learned

@@ -514,11 +514,13 @@ class Searcher:
         first article (为了优化营商环境，制定本条例) and other laws' penalty articles citing it. Unchanged when the
         question names none, or nothing in the law is close to the rest."""
         named, rest = self.law_names.find(question)
-        in_law = np.isin(self._article_doc, list(named))
-        pool = np.flatnonzero(in_law)
-        units = np.flatnonzero(in_law[self.index_folder.unit_article])
-        if not has_words(rest) or len(units) == 0:
+        if not named or not has_words(rest):
             return scored
+        in_law = np.isin(self._article_doc, list(named))
+        units = np.flatnonzero(in_law[self.index_folder.unit_article])
+        if len(units) == 0:
+            return scored
+        pool = np.flatnonzero(in_law)
         raw, tuned = self.learned.vectors(query_text(rest), self.encoder)
         vectors = self.index_folder.index.reconstruct_batch(units)
         cosines = vectors @ raw[0]
