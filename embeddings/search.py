@@ -237,14 +237,19 @@ class Searcher:
         question as one no law answers (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批):
         provisions sharing its words (劳动合同法 for 员工) come close all the same; and for an office's phone
         number, address or hours, which no provision states (not a missing figure). Never for a question naming an
-        article, asking what the law says (法律上有啥区别) or naming nothing at all (？？啊吧); other reasons to
-        decline (a request for advice, a figure no provision on the topic states) stand."""
+        article, asking what the law says (法律上有啥区别) or what size an enterprise is, or naming nothing at all (？？啊吧);
+        other reasons to decline (a request for advice, a figure no provision on the topic states) stand."""
         if scored.named or declined not in (None, Declined.NOT_COVERED, Declined.NO_FIGURE):
             return declined
         if ASKS_FOR_OFFICE_DETAILS.search(question):
             # a phone number is not a figure a provision on the topic might have stated
             return Declined.BEYOND_THE_LAW
-        if declined is Declined.NO_FIGURE or ASKS_THE_LAW.search(question) or not names_a_topic(question):
+        if (
+            declined is Declined.NO_FIGURE
+            or ASKS_THE_LAW.search(question)
+            or is_size_question(question)  # 个体工商户 怎么划分大中小微: the size standard answers it
+            or not names_a_topic(question)
+        ):
             return declined
         share = self.learned.beyond_share(question)
         if share is None or share < self.settings.scope_gate_above:

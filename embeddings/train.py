@@ -49,6 +49,10 @@ SCOPE_GATE = PROJECT_DIR / "embeddings" / "adapters" / "scope-gate.npz"
 # owners' questions no law answers (business advice, a place's office hours, platform fees, apps, personal matters,
 # foreign law, forecasts), written by people who never saw the evaluation sets: the scope gate's other class
 BEYOND_THE_LAW = PROJECT_DIR / "embeddings" / "training" / "beyond_the_law.jsonl"
+# ... and owners' questions the law does answer, worded like advice, worries or stories (要不要给兼职交社保, 欠款两年多了
+# 还能要吗, 楼上说我油烟大要告我): the law's side beside the example and public questions, so the gate does not take
+# the wording for the topic
+WITHIN_THE_LAW = PROJECT_DIR / "embeddings" / "training" / "within_the_law.jsonl"
 GATE_EPOCHS = 200
 # chosen on a split of the training questions (not the held-out ones): temperature 0.02-0.05, l2 0.001-0.1, 3-16 epochs
 SETTINGS = {"epochs": 8, "temperature": 0.02, "l2": 0.01, "learning_rate": 1e-3, "batch_size": 64}
@@ -139,13 +143,20 @@ def fit_policy_gate(config: Config, public: list[str]) -> LawPrior:
 
 def fit_scope_gate(config: Config, public: list[str]) -> LawPrior:
     """How likely a question is one no law answers: a prior over two classes, fitted on the example questions
-    written for the articles and the public training questions (`public`) as the law's, and on BEYOND_THE_LAW's
-    questions (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批) as not."""
-    law = [example.question for example in read_examples(config.examples_path)] + public
-    beyond = [json.loads(line)["question"] for line in BEYOND_THE_LAW.read_text(encoding="utf-8").splitlines() if line]
+    written for the articles, the public training questions (`public`) and WITHIN_THE_LAW's as the law's, and on
+    BEYOND_THE_LAW's questions (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批) as not."""
+    law = (
+        [example.question for example in read_examples(config.examples_path)] + public + read_questions(WITHIN_THE_LAW)
+    )
+    beyond = read_questions(BEYOND_THE_LAW)
     gate = fit_law_prior(law + beyond, [{LAW}] * len(law) + [{BEYOND}] * len(beyond), epochs=GATE_EPOCHS)
     gate.info = {"law": len(law), "beyond": len(beyond), "fitted": date.today().isoformat()}
     return gate
+
+
+def read_questions(path: Path) -> list[str]:
+    """The questions of a JSONL file of {"question", "kind"} lines."""
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -332,6 +332,13 @@ def test_a_question_of_law_in_the_same_words_is_answered(national, question):
     assert not national.ask(question).abstained
 
 
+def test_a_question_of_size_worded_like_advice_is_answered_from_the_size_standard(national):
+    """怎么划分 reads like a request for advice to the scope gate; the size rules answer it all the same."""
+    answer = national.ask("个体工商户 怎么划分大中小微")
+    assert not answer.abstained
+    assert {citation.doc_id for citation in answer.citations} & {"sme_size", "sme_law"}
+
+
 def test_a_law_named_for_its_rule_is_answered_by_the_rule_not_the_penalty(national):
     """第八十三条 (the penalty for an unlawful probation) repeats 试用期 more often than 第十九条 states the rule."""
     best = national.ask("劳动合同法对试用期是怎么规定的").best
