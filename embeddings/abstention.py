@@ -84,6 +84,23 @@ ASKS_FOR_OFFICE_DETAILS = re.compile(
     r"电话(?:号码)?(?:是)?多少|地址在哪|地址是(?:多少|啥|什么)|哪个大厅"
     r"|(?:局|所|中心|大厅|窗口|办事处|银行|医院)[^，。？?]{0,6}(?:几点(?:上|下)班|几点(?:开|关)门|(?:周六|周日|周末)上班)"
 )
+# Another country's own rules (在日本开拉面店要办哪些证, 马来西亚的工作签证怎么办, 英国公司报税一年几次): no provision of
+# Chinese law states them. Not where China is part of it (出口到日本, 外国人来华, 在新加坡注册的公司跟我们做生意算不算外国企业)
+# nor where help to go abroad is asked for (在国外注册商标有人帮忙吗: the SME documents offer it)
+FOREIGN_PLACES = (
+    "日本|韩国|朝鲜|美国|英国|德国|法国|意大利|西班牙|葡萄牙|荷兰|瑞士|瑞典|俄罗斯|乌克兰|加拿大|澳大利亚|澳洲|新西兰|新加坡|马来西亚|"
+    "泰国|越南|印尼|印度尼西亚|印度|菲律宾|柬埔寨|老挝|缅甸|蒙古|哈萨克斯坦|迪拜|阿联酋|沙特|土耳其|以色列|埃及|巴西|阿根廷|墨西哥|智利|"
+    "南非|尼日利亚|肯尼亚|非洲|欧洲|欧盟|北美|南美|东南亚|中东|国外|海外"
+)
+ASKS_FOREIGN_RULES = re.compile(
+    rf"(?:{FOREIGN_PLACES})(?:(?:开|办|注册|设立|成立|投资|建)[^，,。？?\s]{{0,5}}(?:公司|店|厂|企业|餐厅|馆|铺|工作室|办事处)"
+    r"|的?(?:工作|商务|旅游|留学)?签证|(?:公司|企业)?的?(?:报税|交税|纳税|税率|个税|增值税|年审|注册)"
+    r"|的?(?:劳动法|法律|法规|规定|政策))"
+)
+CHINA_OR_SUPPORT = re.compile(
+    r"中国|国内|我国|境内|来华|在华|进口|出口|外贸|报关|海关|外商|外资|外国人|跨境|涉外|回国|大陆|内地"
+    r"|帮忙|帮助|咨询|支持|扶持|服务|补贴|资助|政府|商标|跟我们|算不算"
+)
 YES_NO_ENDING = re.compile(r"吗[？?！!。.\s]*$")
 FIGURE_STATED = re.compile(
     r"[0-9０-９]|[一二三四五六七八九十百千万两]+\s*(?:日|天|个月|年|倍|元|万元|个工作日|％|%)"
@@ -127,6 +144,11 @@ ASKS_SOMETHING = re.compile(
 )
 TELLS = re.compile(r"我|咱|俺|了")
 TELLS_UP_TO = 20  # letters
+
+
+def asks_foreign_rules(question: str) -> bool:
+    """Whether the question asks about another country's rules, with nothing of China in it."""
+    return bool(ASKS_FOREIGN_RULES.search(question)) and not CHINA_OR_SUPPORT.search(question)
 
 
 def has_words(question: str) -> bool:

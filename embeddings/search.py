@@ -31,6 +31,7 @@ from .abstention import (
     Abstention,
     Declined,
     asks_for_figure,
+    asks_foreign_rules,
     has_words,
     small_talk_of,
     states_figure,
@@ -241,8 +242,9 @@ class Searcher:
         other reasons to decline (a request for advice, a figure no provision on the topic states) stand."""
         if scored.named or declined not in (None, Declined.NOT_COVERED, Declined.NO_FIGURE):
             return declined
-        if ASKS_FOR_OFFICE_DETAILS.search(question):
-            # a phone number is not a figure a provision on the topic might have stated
+        if ASKS_FOR_OFFICE_DETAILS.search(question) or asks_foreign_rules(question):
+            # a phone number or another country's rules: not a figure a provision on the topic might have stated, and
+            # not what the law asked about (越南的劳动法对加班是怎么规定的) says
             return Declined.BEYOND_THE_LAW
         if (
             declined is Declined.NO_FIGURE

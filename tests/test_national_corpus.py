@@ -311,6 +311,8 @@ def test_business_advice_is_declined(national, question):
         "公司年会的节目怎么排比较热闹",
         "店里的账用什么软件记比较方便",
         "岳麓区市场监管局的电话是多少",  # an office's phone number: no law states it
+        "去泰国开个餐厅要办什么执照",  # another country's rules
+        "日本的劳动法对加班是怎么规定的",  # ... even asked as what the law says
     ],
 )
 def test_a_question_no_law_answers_is_declined_though_provisions_share_its_words(national, question):
@@ -327,7 +329,10 @@ def test_a_question_no_law_answers_after_a_legal_one_is_declined_as_such(nationa
     assert follow_up.abstained and plain_answer(follow_up) == BEYOND_THE_LAW_TEXT
 
 
-@pytest.mark.parametrize("question", ["员工上班时间玩手机被开除了 要给补偿吗", "公司注册资本要多久内交齐"])
+@pytest.mark.parametrize(
+    "question",
+    ["员工上班时间玩手机被开除了 要给补偿吗", "公司注册资本要多久内交齐", "外国人来中国开公司 注册资本要多久内交齐"],
+)
 def test_a_question_of_law_in_the_same_words_is_answered(national, question):
     assert not national.ask(question).abstained
 
