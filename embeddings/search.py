@@ -237,14 +237,14 @@ class Searcher:
         """BEYOND_THE_LAW instead of answering, or of saying that nothing covers it, when the scope gate reads the
         question as one no law answers (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批):
         provisions sharing its words (劳动合同法 for 员工) come close all the same; and for an office's phone
-        number, address or hours, which no provision states (not a missing figure). Never for a question naming an
+        number, address or hours, or another country's rules, which no provision states. Never for a question naming an
         article, asking what the law says (法律上有啥区别) or what size an enterprise is, or naming nothing at all (？？啊吧);
         other reasons to decline (a request for advice, a figure no provision on the topic states) stand."""
         if scored.named or declined not in (None, Declined.NOT_COVERED, Declined.NO_FIGURE):
             return declined
         if ASKS_FOR_OFFICE_DETAILS.search(question) or asks_foreign_rules(question):
-            # a phone number or another country's rules: not a figure a provision on the topic might have stated, and
-            # not what the law asked about (越南的劳动法对加班是怎么规定的) says
+            # no provision states a phone number (not a figure missing from one) or another country's rules, even
+            # when the question asks what a law says (越南的劳动法对加班是怎么规定的)
             return Declined.BEYOND_THE_LAW
         if (
             declined is Declined.NO_FIGURE

@@ -146,15 +146,17 @@ def fit_scope_gate(config: Config, public: list[str]) -> LawPrior:
     written for the articles, the public training questions (`public`) and WITHIN_THE_LAW's as the law's, and on
     BEYOND_THE_LAW's questions (美团外卖抽成多少, 员工上班老玩手机我该怎么跟他说, 钉钉怎么设置请假审批) as not."""
     law = (
-        [example.question for example in read_examples(config.examples_path)] + public + read_questions(WITHIN_THE_LAW)
+        [example.question for example in read_examples(config.examples_path)]
+        + public
+        + read_question_texts(WITHIN_THE_LAW)
     )
-    beyond = read_questions(BEYOND_THE_LAW)
+    beyond = read_question_texts(BEYOND_THE_LAW)
     gate = fit_law_prior(law + beyond, [{LAW}] * len(law) + [{BEYOND}] * len(beyond), epochs=GATE_EPOCHS)
     gate.info = {"law": len(law), "beyond": len(beyond), "fitted": date.today().isoformat()}
     return gate
 
 
-def read_questions(path: Path) -> list[str]:
+def read_question_texts(path: Path) -> list[str]:
     """The questions of a JSONL file of {"question", "kind"} lines."""
     return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
