@@ -326,7 +326,12 @@ class Abstention:
             return None
         if len(together.articles) == 0:
             return Declined.NOTHING
-        if together.named or together.lead or not self.uncovered(together, both):
+        if (
+            together.named
+            or together.lead
+            or not self.uncovered(together, both)
+            or self.matched_in_words(together, both)
+        ):
             return None
         return not_covered(message)
 

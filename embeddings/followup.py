@@ -29,7 +29,8 @@ REFERS_BACK = re.compile(
 ASKS_ABOUT_IT = re.compile(r"(?:呢|也[^，。？?]{0,4}吗|也要[^，。？?]{0,8}[？?])[？?。！!～~\s]*$")
 # ... or that asks only how long, how much, who or where, in a few words (这个要多久, 找谁): its subject came before
 ASKS_ONLY = re.compile(
-    r"(?:怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|去哪儿?|哪里办|行不行|可以吗|能行吗|算吗)[？?。！!～~\s]*$"
+    r"(?:怎么办|怎么算|怎么弄|要多久|多久|多长时间|多少钱|找谁|(?:向|跟|找)谁(?:提|说|反映|投诉|举报|申请|要)|去哪儿?|哪里办|"
+    r"行不行|可以吗|能行吗|算吗)(?:啊|呀|哇|吧|哈)?[？?。！!～~\s]*$"
 )
 ASKS_ONLY_UP_TO = 14  # letters
 # ... or that asks whether one may, must or will, of nothing named (能涨吗, 要给补偿吗, 会罚吗): its subject came before

@@ -28,7 +28,7 @@ def test_what_leans_on_the_previous_question():
     ):
         assert leans_on_previous(message), message
     # asks whether one may, of nothing named: not chatter, however little it matches alone
-    for message in ("能涨吗", "要给补偿吗", "会罚吗"):
+    for message in ("能涨吗", "要给补偿吗", "会罚吗", "向谁提啊", "找谁呀"):
         assert points_back(message), message
     assert not points_back("今天天气怎么样")
     for message in ("", "。。。", LOAN_QUESTION, "换个事，我们的外观专利被别人抄了，到底应该去哪个部门投诉维权"):

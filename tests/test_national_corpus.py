@@ -262,6 +262,22 @@ def test_a_question_a_little_below_the_floor_is_answered_when_its_words_match(na
         assert far_below.decline(scored, question, lambda index: searcher.article(index).text) is not None
 
 
+def test_a_follow_up_a_little_below_the_floor_is_answered_when_the_two_together_match_in_words(national):
+    """The same rule for a follow-up read with the question before it: just below the floor, the two together still
+    answer when the first article matches their words well (the resignation article for 说走就走 … 提前多久)."""
+    searcher = national.searcher
+    previous, message = "员工干了半年说走就走", "他得提前多久通知我"
+    both = f"{previous} {message}"
+    together = searcher.score(both)
+    alone = searcher.score(message)
+    assert alone.closeness < together.closeness  # below the floor that together is just under, alone declines
+    text = lambda index: searcher.article(index).text
+    for floor, answered in ((together.closeness + NEAR_FLOOR / 2, True), (together.closeness + 2 * NEAR_FLOOR, False)):
+        abstention = dataclasses.replace(searcher.abstention, floor=floor)
+        declined = abstention.decline_follow_up(alone, together, together, message, both, text)
+        assert (declined is None) == answered, floor
+
+
 def test_a_question_of_which_court_is_not_taken_for_advice():
     """哪家…最 asks for a recommendation when it is about price or quality, not when it is about jurisdiction."""
     assert ASKS_FOR_ADVICE.search("哪家银行的贷款利息最低")
