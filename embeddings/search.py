@@ -260,11 +260,15 @@ class Searcher:
 
     def _favour_sanctions(self, scored: Scored, document: str | None) -> Scored:
         """`scored` with the penalty provisions among its first candidates ahead, those of `document` most."""
-        head = scored.articles[:SANCTION_CANDIDATES].tolist()
-        sanction = np.zeros(len(scored.articles), dtype=bool)
-        sanction[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
         in_document = self._in_document(scored, document)
-        return favour(scored, sanction, SANCTION_BONUS + SANCTION_IN_DOCUMENT_BONUS * in_document)
+        return favour(scored, self._penalties(scored), SANCTION_BONUS + SANCTION_IN_DOCUMENT_BONUS * in_document)
+
+    def _penalties(self, scored: Scored) -> np.ndarray:
+        """Per candidate of `scored`, whether it is among the first ones and in a chapter of sanctions (法律责任, 罚则)."""
+        head = scored.articles[:SANCTION_CANDIDATES].tolist()
+        penalty = np.zeros(len(scored.articles), dtype=bool)
+        penalty[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
+        return penalty
 
     def _in_document(self, scored: Scored, document: str | None) -> np.ndarray:
         """Per candidate of `scored`, whether it is an article of `document`."""
@@ -545,10 +549,7 @@ class Searcher:
         if not ASKS_CONSEQUENCE.search(question):
             # 劳动合同法对试用期是怎么规定的: the rule (第十九条) before the penalty for breaking it (第八十三条), which
             # repeats the rule's words
-            head = within.articles[:SANCTION_CANDIDATES].tolist()
-            penalty = np.zeros(len(within.articles), dtype=bool)
-            penalty[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
-            within = favour(within, penalty, -RULE_BEFORE_PENALTY)
+            within = favour(within, self._penalties(within), -RULE_BEFORE_PENALTY)
         if self.abstention.uncovered(within, rest, words_too=False):
             return scored
         return lead_with(within, scored, PRIMARY_LEAD)
