@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .citation import NATIONAL_PREFIX, short_title
 
+MIN_ANY_ORDER = 6  # characters of a name whose words may come in another order than the title's
 MIN_NAME = 3  # characters: 民法典, 公司法; shorter ones (税法, 刑法 aside) are words as often as names
 
 
@@ -32,6 +34,8 @@ def match_quality(name: str, doc: Named) -> float:
         return 2.0
     if len(name) >= 3 and name[0] == short[0] and name[-1] == short[-1] and _is_subsequence(name, short):
         return 1.0  # 湖南办法 → 湖南省实施中小企业促进法办法
+    if len(name) >= MIN_ANY_ORDER and name[0] == short[0] and not Counter(name) - Counter(short):
+        return 0.5  # 湖南中小企业促进法实施办法: the title's words in another order
     return 0.0
 
 

@@ -15,6 +15,7 @@ from embeddings.build import get_adapter, get_encoder, make_index_builder
 from policy_corpus.config import load_config
 from policy_corpus.errors import UnknownArticleError, UnknownDocumentError
 from policy_corpus.library import Library
+from policy_corpus.names import name_before
 from policy_corpus.sources import load_sources
 
 from .conftest import DOCUMENTS, PROJECT, extract_laws
@@ -93,6 +94,26 @@ def test_a_short_name_owners_use_means_the_policy_document(national):
     answer = national.ask("促进法第五十三条讲的是什么？")
     assert (answer.citations[0].doc_id, answer.citations[0].article.number) == ("sme_law", 53)
     assert national.parse_lookup("就业促进法第十九条") == ("社会法/就业促进法(2015-04-24)", 19, 0)
+
+
+def test_a_name_with_the_titles_words_in_another_order_means_that_document():
+    """湖南中小企业促进法实施办法 for 湖南省实施《中华人民共和国中小企业促进法》办法: only its last word (办法) would
+    match as written, and many national regulations end with it."""
+
+    @dataclasses.dataclass
+    class Named:
+        id: str
+        title: str
+        cite_title: str = ""
+
+        def __post_init__(self) -> None:
+            self.cite_title = self.cite_title or self.title
+
+    hunan = Named("hunan", "湖南省实施《中华人民共和国中小企业促进法》办法")
+    invoices = Named("行政法规/发票管理办法(2023-07-20)", "中华人民共和国发票管理办法")
+    assert name_before("请问湖南中小企业促进法实施办法", [hunan, invoices]) == [hunan]
+    assert name_before("发票管理办法", [hunan, invoices]) == [invoices]
+    assert name_before("湖南中小企业促进条例", [hunan, invoices]) == []
 
 
 def test_civil_code_parts_are_cited_as_one_code(national):
