@@ -130,6 +130,15 @@ def test_lookup_by_common_name_resolves_to_version_in_force(national):
     assert national.parse_lookup("促进法第十九条") == ("sme_law", 19, 0)
 
 
+def test_an_article_written_without_its_di_is_still_a_reference(national):
+    """Owners type 劳动合同法39条 and 民法典1123条; a number of things (我们有3条建议) stays a number."""
+    assert national.parse_lookup("劳动合同法39条") == ("社会法/劳动合同法(2012-12-28)", 39, 0)
+    assert national.parse_lookup("民法典 1123 条") == ("民法典/继承编", 1123, 0)
+    answer = national.ask("劳动合同法39条说的是啥")
+    assert (answer.best.doc_id, answer.best.article.number) == ("社会法/劳动合同法(2012-12-28)", 39)
+    assert national.parse_lookup("我们有3条建议") is None
+
+
 def test_unknown_or_ambiguous_name_lists_candidates(national):
     with pytest.raises(UnknownDocumentError, match="没有找到"):
         national.resolve_document("专利法", 1)
