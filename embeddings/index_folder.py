@@ -17,7 +17,7 @@ import numpy as np
 from policy_corpus.config import Config
 from policy_corpus.library import Library
 
-from .encoder import Encoder, get_encoder
+from .encoder import Encoder, encoder_name, get_encoder
 from .examples import read_examples
 from .faiss_index import read_faiss, write_faiss
 from .lexical import BM25
@@ -97,7 +97,7 @@ def mismatch(meta: dict, folder: Path, config: Config, load_model: bool = False)
             f"the search index in {folder} is missing or from an older policybot: "
             "run `policybot ingest` again to rebuild it"
         )
-    model = config.embeddings.model
+    model = encoder_name(config)
     # without the model loaded (it takes seconds), its dimension is taken to be the one recorded
     dimension = get_encoder(config).dimension if load_model else meta.get("dimension")
     if meta.get("model") != model or meta.get("dimension") != dimension:

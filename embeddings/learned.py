@@ -15,7 +15,7 @@ from policy_corpus.sources import from_collection
 from policy_corpus.store import DocumentInfo
 
 from .adapter import QueryAdapter, load_adapter
-from .encoder import Encoder
+from .encoder import Encoder, get_encoder
 from .lawprior import LawPrior
 from .query_tower import tower_encoder
 from .rerank import Reranker, load_reranker
@@ -41,7 +41,7 @@ def get_adapter(config: Config, encoder: Encoder) -> QueryAdapter | None:
 def get_query_tower(config: Config) -> Encoder | None:
     """The encoder of the configured query tower, if set and tuned from this encoder's model."""
     path = learned_file(config, config.embeddings.query_tower)
-    return None if path is None else tower_encoder(path, config.embeddings)
+    return None if path is None else tower_encoder(path, config.embeddings, get_encoder(config).path)
 
 
 def get_law_prior(config: Config) -> LawPrior | None:

@@ -71,6 +71,12 @@ PLACE_EXAMPLE_WEIGHT = 2.0
 # The chapters that state the sanctions: 第七章 法律责任, 第六章 罚 则
 PENALTY_CHAPTER = re.compile(r"法律责任|罚\s*则")
 RULE_BEFORE_PENALTY = 1.0  # z-units a penalty article of a named law falls behind its rules, unless a sanction is asked
+# A chapter's or section's title (第四章 创业扶持 → 创业扶持)
+CHAPTER_TITLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[编分章节]\s*([^\s第]{2,})")
+# ... and the z-units by which a named law's articles in a chapter whose title the question holds (中小企业促进法关于创业
+# 扶持是怎么规定的) come before its others: the title says what the chapter's articles are about, the question's few
+# words may match an article of the general provisions as well (对小型微型企业实行积极扶持)
+CHAPTER_NAMED = 1.0
 
 
 def weigh_with_examples(own: np.ndarray, examples: np.ndarray) -> np.ndarray:
@@ -269,6 +275,16 @@ class Searcher:
         penalty = np.zeros(len(scored.articles), dtype=bool)
         penalty[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
         return penalty
+
+    def _in_chapter_named(self, scored: Scored, question: str) -> np.ndarray:
+        """Per candidate of `scored`, whether it is among the first ones and in a chapter or section whose title the
+        question holds."""
+        head = scored.articles[:SANCTION_CANDIDATES].tolist()
+        named = np.zeros(len(scored.articles), dtype=bool)
+        named[: len(head)] = [
+            any(title in question for title in CHAPTER_TITLE.findall(self._article(int(a)).chapter)) for a in head
+        ]
+        return named
 
     def _in_document(self, scored: Scored, document: str | None) -> np.ndarray:
         """Per candidate of `scored`, whether it is an article of `document`."""
@@ -550,6 +566,7 @@ class Searcher:
             # 劳动合同法对试用期是怎么规定的: the rule (第十九条) before the penalty for breaking it (第八十三条), which
             # repeats the rule's words
             within = favour(within, self._penalties(within), -RULE_BEFORE_PENALTY)
+        within = favour(within, self._in_chapter_named(within, rest), CHAPTER_NAMED)
         if self.abstention.uncovered(within, rest, words_too=False):
             return scored
         return lead_with(within, scored, PRIMARY_LEAD)

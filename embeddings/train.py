@@ -29,7 +29,7 @@ from policy_corpus.model import normal_id
 from policy_corpus.sources import from_collection
 
 from .adapter import QueryAdapter, fit
-from .encoder import get_encoder, resolve_model
+from .encoder import get_encoder
 from .examples import read_examples
 from .faiss_index import read_faiss
 from .index_folder import VECTORS, read_units
@@ -174,7 +174,7 @@ def tune_tower(config: Config, corpus: CorpusVectors, rows: list[dict]) -> Query
     model = config.embeddings.model
     questions = [query_text(row["question"]) for row in rows]
     gold = [corpus.gold_units(row) for row in rows]
-    return fit_tower(resolve_model(model), model, questions, gold, corpus.vectors, **TOWER_SETTINGS)
+    return fit_tower(get_encoder(config).path, model, questions, gold, corpus.vectors, **TOWER_SETTINGS)
 
 
 def fit_and_save_tower(
@@ -186,7 +186,7 @@ def fit_and_save_tower(
     tower.info = {"questions": len(train_rows), "fitted": date.today().isoformat(), **TOWER_SETTINGS}
     tower.save(out)
     logger.info("tower tuned in %.0f s, saved %s", time.perf_counter() - started, out)
-    encoder = tower_encoder(out, config.embeddings)
+    encoder = tower_encoder(out, config.embeddings, get_encoder(config).path)
     if encoder is not None:
         vectors = encoder.encode([query_text(row["question"]) for row in heldout_rows])
         print("held-out dense recall with the tower:  ", corpus.dense_recall(vectors, heldout_rows))

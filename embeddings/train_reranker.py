@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             adapter, tower = QueryAdapter(config.embeddings.model, weight, {}), None
             if towers:
                 tune_tower(config, corpus, rows).save(Path(folder.name) / f"tower-{fold}.npz")
-                tower = tower_encoder(Path(folder.name) / f"tower-{fold}.npz", config.embeddings)
+                tower = tower_encoder(Path(folder.name) / f"tower-{fold}.npz", config.embeddings, encoder.path)
             use(searcher, Learned.for_corpus(adapter, prior, None, searcher.article_keys, searcher.documents, tower))
             held = [row for row in training if fold_of(row["question"]) == fold]
             groups += candidate_groups(searcher, held)

@@ -66,6 +66,12 @@ class EmbeddingSettings(Section):
         "a first start embeds national law for this long, serves, and embeds the rest in the background",
         ge=0,
     )
+    tuned_weights: str = setting(
+        "embeddings/adapters/m3e-small-tuned.npz",
+        "the model fine-tuned on owners' and public questions against the articles' texts, for questions and articles "
+        "alike (make train-encoder); off = the model as shipped",
+        path=True,
+    )
     query_adapter: str = setting(
         "embeddings/adapters/m3e-small-stard.npz",
         "learned from public questions (make train); off = none (POLICYBOT_QUERY_ADAPTER)",
@@ -87,7 +93,7 @@ class SearchSettings(Section):
     top_k: int = setting(3, "provisions shown in an answer", ge=1, le=20)
     dense_weight: float = setting(0.4, "share of the dense score in the fused ranking", ge=0, le=1)
     abstain_below: float = setting(
-        0.66,
+        0.36,
         "best dense similarity below which the corpus does not cover a question (a floor: raised for large corpora)",
         ge=-1,
         le=1,

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from embeddings.encoder import Encoder, ModelNotFoundError, onnx_available
+from embeddings.encoder import Encoder, ModelNotFoundError, encoder_name, onnx_available
 
 from .conftest import DOCUMENTS
 
@@ -87,7 +87,7 @@ def test_switching_to_int8_makes_the_index_stale(tmp_path):
         json.dumps(
             {
                 "format": INDEX_FORMAT,
-                "model": config.embeddings.model,
+                "model": encoder_name(config),
                 "backend": "onnx",
                 "examples_sha": examples_fingerprint(config),
             }

@@ -117,16 +117,23 @@ def first_hit(folder, config, question):
 
 
 def test_an_example_question_for_an_item_chooses_the_item_cited(indexed_config, tmp_path):
-    """湖南办法第十一条 lists seven ways banks help; the text of （七） (续贷) comes closest to "贷款能不能线上办", but a
-    question written for （四） (网上贷、掌上贷) says which item answers it."""
-    question = "贷款能不能线上办"
-    line = {"doc": "hunan", "article": 11, "paragraph": 1, "item": 4, "questions": ["在手机上点几下就能申请贷款吗"]}
+    """湖南办法第十一条 lists seven ways banks help; its words alone do not single out one for "没有抵押能不能贷款", but a
+    question written for （三） (信用贷款) says which item answers it."""
+    question = "没有抵押能不能贷款"
+    line = {
+        "doc": "hunan",
+        "article": 11,
+        "paragraph": 1,
+        "item": 3,
+        "questions": ["不用房子抵押，光凭信用能从银行贷到款吗"],
+    }
     without = copy.deepcopy(indexed_config)
     without.search.examples = "off"
     with_one = copy.deepcopy(indexed_config)
     with_one.search.examples = str(write_examples(tmp_path / "examples", [json.dumps(line, ensure_ascii=False)]))
     (tmp_path / "off").mkdir()
     (tmp_path / "one").mkdir()
-    assert first_hit(tmp_path / "off", without, question) == ("hunan", 11, 1, 7)
-    assert first_hit(tmp_path / "one", with_one, question) == ("hunan", 11, 1, 4)
-    assert read_examples(tmp_path / "examples")[0].item == 4
+    cited = first_hit(tmp_path / "off", without, question)
+    assert cited[:2] == ("hunan", 11) and cited != ("hunan", 11, 1, 3)
+    assert first_hit(tmp_path / "one", with_one, question) == ("hunan", 11, 1, 3)
+    assert read_examples(tmp_path / "examples")[0].item == 3

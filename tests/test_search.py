@@ -109,13 +109,14 @@ def test_named_article_comes_first(searcher):
     "question, gold",
     [
         # the title's words would bring 第一条 (为了持续优化营商环境…制定本条例) first
-        ("优化营商环境条例对政务服务有什么规定", ("bizenv", 35)),
-        ("中小企业促进法关于创业扶持是怎么规定的", ("sme_law", 24)),
+        ("优化营商环境条例对政务服务有什么规定", {("bizenv", 35)}),
+        # the chapter the question names (第四章 创业扶持), not 第三条 (对小型微型企业实行积极扶持)
+        ("中小企业促进法关于创业扶持是怎么规定的", {("sme_law", n) for n in range(24, 32)}),
     ],
 )
 def test_a_law_named_without_an_article_is_answered_from_it_by_the_point_asked(searcher, question, gold):
     hits = searcher.search(question, top_k=3).hits
-    assert (hits[0].doc_id, hits[0].article.number) == gold
+    assert (hits[0].doc_id, hits[0].article.number) in gold
 
 
 @pytest.mark.parametrize(
