@@ -63,7 +63,7 @@ FIGURE_ASKED = re.compile(f"{NUMBER_ASKED.pattern}|哪些材料|什么材料")
 # goods (多少钱一斤), a forecast (明年会涨到多少), or marketing know-how (怎么提高销量, 文案). No provision answers
 # it, however close its words come to one (银行, 招聘).
 ASKS_FOR_ADVICE = re.compile(
-    r"哪家.{0,12}(?:便宜|靠谱|划算|最(?:低|好|省|实惠))|哪个.{0,6}(?:牌子|品牌|平台).{0,6}(?:好|最)|推荐(?:一下|一个|个|几个|一款)"
+    r"哪家.{0,12}(?:便宜|靠谱|划算|最(?:低|好|省|实惠|快))|哪个.{0,6}(?:牌子|品牌|平台).{0,6}(?:好|最)|推荐(?:一下|一个|个|几个|一款)"
     r"|你觉得.{0,12}(?:好|行|怎么样)|好听吗|好看吗|(?:还)?赚钱吗|能赚多少|多少钱?一(?:斤|个|件|平)|生意更好"
     r"|(?:明年|以后|将来).{0,12}会(?:涨|降)到?多少"
     r"|怎么(?:才能)?(?:提高|提升|增加|吸引|做好|做大|引流|起号|涨粉|打广告)|营销(?:技巧|方案|策略)|文案|转化率"
@@ -77,6 +77,7 @@ ASKS_FOR_ADVICE = re.compile(
     # what a service or a deal costs on the market (加盟费一般多少, 代账一个月收多少算合理, 请律师一般要多少钱)
     r"|(?:加盟费?|转让费|代账|代理记账|律师|装修|中介费|推广费|设计费)[^，。？?！!]{0,10}"
     r"(?:一般|大概|大约|通常|行情)[^，。？?！!]{0,4}(?:要|收|得|花)?多少|收多少[^，。？?！!]{0,3}(?:算|才)?合理"
+    r"|(?:价钱|价格|价位|这个价)[^，。？?！!]{0,4}(?:贵不贵|合不合理|算贵吗)"
 )
 # A question that asks what the law says (法律上有啥区别, 这合法吗, 有没有规定) or what tax is owed (一个月挣多少才开始
 # 交税: tax laws state who pays, on what, from what amount): the provisions nearest answer it, however much else in it
@@ -88,6 +89,9 @@ ASKS_FOR_OFFICE_DETAILS = re.compile(
     r"电话(?:号码)?(?:是)?多少|地址在哪|地址是(?:多少|啥|什么)|哪个大厅"
     r"|(?:局|所|中心|大厅|窗口|办事处|银行|医院)[^，。？?]{0,6}(?:几点(?:上|下)班|几点(?:开|关)门|(?:周六|周日|周末)上班)"
 )
+# Where an app's or a website's button is (电子税务局的申报按钮在哪儿, 个税APP里点哪个): no provision says where to click
+# (not 弹窗广告没有关闭按钮违法吗, which asks what 广告法 says)
+ASKS_FOR_BUTTONS = re.compile(r"按钮在哪|哪个按钮|点哪(?:个|里|儿)|哪(?:里|儿)点")
 # Another country's own rules (在日本开拉面店要办哪些证, 马来西亚的工作签证怎么办, 英国公司报税一年几次): no provision of
 # Chinese law states them. Not where China is part of it (出口到日本, 外国人来华, 在新加坡注册的公司跟我们做生意算不算外国企业)
 # nor where help to go abroad is asked for (在国外注册商标有人帮忙吗: the SME documents offer it)

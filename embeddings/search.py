@@ -26,6 +26,7 @@ from policy_corpus.size_question import is_size_question, read_figures
 from policy_corpus.store import Store
 
 from .abstention import (
+    ASKS_FOR_BUTTONS,
     ASKS_FOR_OFFICE_DETAILS,
     ASKS_THE_LAW,
     Abstention,
@@ -248,9 +249,13 @@ class Searcher:
         other reasons to decline (a request for advice, a figure no provision on the topic states) stand."""
         if scored.named or declined not in (None, Declined.NOT_COVERED, Declined.NO_FIGURE):
             return declined
-        if ASKS_FOR_OFFICE_DETAILS.search(question) or asks_foreign_rules(question):
-            # no provision states a phone number (not a figure missing from one) or another country's rules, even
-            # when the question asks what a law says (越南的劳动法对加班是怎么规定的)
+        if (
+            ASKS_FOR_OFFICE_DETAILS.search(question)
+            or ASKS_FOR_BUTTONS.search(question)
+            or asks_foreign_rules(question)
+        ):
+            # no provision states a phone number (not a figure missing from one), an app's buttons or another
+            # country's rules, even when the question asks what a law says (越南的劳动法对加班是怎么规定的)
             return Declined.BEYOND_THE_LAW
         if (
             declined is Declined.NO_FIGURE

@@ -338,6 +338,8 @@ def test_a_question_of_which_court_is_not_taken_for_advice():
         "开个炸鸡加盟店，加盟费一般要交多少",
         "找代账公司做账，一个月收多少算合理",
         "打这种官司请律师大概要花多少",
+        "装修队报价八万，这个价钱贵不贵",
+        "哪家银行给个体户放贷最快",
     ],
 )
 def test_business_advice_is_declined(national, question):
@@ -358,6 +360,8 @@ def test_business_advice_is_declined(national, question):
         "岳麓区市场监管局的电话是多少",  # an office's phone number: no law states it
         "去泰国开个餐厅要办什么执照",  # another country's rules
         "日本的劳动法对加班是怎么规定的",  # ... even asked as what the law says
+        "社保网上办事大厅的增员按钮在哪",  # where to click in an app or on a website
+        "开票软件里作废发票点哪个",
     ],
 )
 def test_a_question_no_law_answers_is_declined_though_provisions_share_its_words(national, question):
@@ -366,6 +370,13 @@ def test_a_question_no_law_answers_is_declined_though_provisions_share_its_words
     answer = national.ask(question)
     assert answer.abstained
     assert plain_answer(answer) == BEYOND_THE_LAW_TEXT
+
+
+def test_a_question_about_a_button_the_law_regulates_is_answered(national):
+    """广告法 requires pop-up ads to close with one click: asking whether a missing close button is lawful is not asking
+    where to click."""
+    answer = national.ask("我们网站的弹窗广告没有关闭按钮，这样违法吗")
+    assert answer.declined is not Declined.BEYOND_THE_LAW
 
 
 def test_a_question_no_law_answers_after_a_legal_one_is_declined_as_such(national):
