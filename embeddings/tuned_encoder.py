@@ -28,7 +28,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from policy_corpus.config import PROJECT_DIR, load_config
+from policy_corpus.config import PROJECT_DIR, Config, load_config
 from policy_corpus.library import Library
 
 from .encoder import resolve_model
@@ -54,7 +54,7 @@ SETTINGS = {
 NEGLIGIBLE = 1e-4
 
 
-def training_rows(config, training_split: Path) -> list[dict]:
+def training_rows(config: Config, training_split: Path) -> list[dict]:
     """The public training questions and every example question, with their gold articles."""
     rows = read_rows(training_split)
     rows += [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ class WeightShift:
         from transformers import AutoModel
 
         base = AutoModel.from_pretrained(base_path)
-        staging = cache_dir / f".{key}.partial"
+        staging = cache_dir / f".{key}.{os.getpid()}.partial"  # processes starting together each make their own
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(base_path, staging, ignore=shutil.ignore_patterns("*.bin", "*.safetensors", "onnx", ".*"))
         base.load_state_dict(self.tuned(base.state_dict()))
