@@ -21,22 +21,30 @@ abstention.py and tiers.py are set for.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policy_corpus.config import PROJECT_DIR, Config, load_config
-from policy_corpus.library import Library
 
 from .encoder import resolve_model
 from .examples import read_examples
-from .search import Searcher
-from .train import ADAPTER, QUESTIONS, read_rows
 from .units import article_units, query_text
 from .weight_shift import difference
+
+if TYPE_CHECKING:
+    from .search import Searcher
+
+# Hard negatives are found by a search (FAISS) in a child process, and the model is tuned in this one: with FAISS
+# loaded in the same process, torch ran three times slower (31 → 90+ min)
 
 logger = logging.getLogger(__name__)
 TUNED_WEIGHTS = PROJECT_DIR / "embeddings" / "adapters" / "m3e-small-tuned.npz"
@@ -56,6 +64,8 @@ NEGLIGIBLE = 1e-4
 
 def training_rows(config: Config, training_split: Path) -> list[dict]:
     """The public training questions and every example question, with their gold articles."""
+    from .train import read_rows
+
     rows = read_rows(training_split)
     rows += [
         {"question": example.question, "gold": [[example.doc_id, example.number]]}
@@ -80,11 +90,25 @@ def with_negatives(searcher: Searcher, rows: list[dict], among: int) -> list[tup
     return data
 
 
+def article_texts(searcher: Searcher, data: list[tuple[str, list[int], list[int]]]) -> dict[int, str]:
+    """The texts the model reads of every article `data` names (as embedded: its law's title, its number, its text)."""
+    indices = {index for _, gold, negatives in data for index in gold + negatives}
+    texts = {}
+    for index in sorted(indices):
+        doc = searcher.article_keys[index][0]
+        texts[index] = article_units(index, searcher.titles.get(doc, doc), searcher.article(index), split=False)[0].text
+    return texts
+
+
 def tune(
-    searcher: Searcher, model_path: str, data: list[tuple[str, list[int], list[int]]], seed: int = 0, **settings
+    model_path: str,
+    data: list[tuple[str, list[int], list[int]]],
+    texts: dict[int, str],
+    seed: int = 0,
+    **settings,
 ) -> tuple[dict, dict]:
-    """Fine-tune the model in `model_path` on `data` (`searcher`: the articles' texts); (its state dict, the tuned
-    one)."""
+    """Fine-tune the model in `model_path` on `data` (`texts`: the articles' texts by index); (its state dict, the
+    tuned one)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -105,10 +129,6 @@ def tune(
         mask = batch["attention_mask"].unsqueeze(-1).float()
         return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
 
-    def text_of(index: int) -> str:
-        doc = searcher.article_keys[index][0]
-        return article_units(index, searcher.titles.get(doc, doc), searcher.article(index), split=False)[0].text
-
     order: list[int] = []
     while len(order) < steps * size:
         shuffled = list(range(len(data)))
@@ -119,11 +139,11 @@ def tune(
     for step in range(steps):
         batch = [data[i] for i in order[step * size : (step + 1) * size]]
         positives = [random.choice(gold) for _, gold, _ in batch]
-        negatives = [random.choice(n) if n else random.randrange(len(searcher.article_keys)) for _, _, n in batch]
+        negatives = [random.choice(n) if n else random.choice(list(texts)) for _, _, n in batch]
         articles = positives + negatives
         logits = (
             encode([question for question, _, _ in batch], settings["question_tokens"])
-            @ encode([text_of(i) for i in articles], settings["article_tokens"]).T
+            @ encode([texts[i] for i in articles], settings["article_tokens"]).T
             / settings["temperature"]
         )
         for row, (_, gold, _) in enumerate(batch):  # another question's article that answers this one is no negative
@@ -140,6 +160,26 @@ def tune(
     return base, model.state_dict()
 
 
+def mine(data_dir: Path, out: Path) -> None:
+    """The training questions with their hard negatives and the articles' texts, written to `out` (JSON)."""
+    from policy_corpus.library import Library
+
+    from .search import Searcher
+    from .train import ADAPTER, QUESTIONS
+
+    shipped = {"POLICYBOT_EMBEDDINGS__TUNED_WEIGHTS": "off", "POLICYBOT_DATA_DIR": str(data_dir)}
+    config = load_config(environ=dict(os.environ) | shipped)
+    library = Library(data_dir)
+    with library.open_store() as store:
+        searcher = Searcher.load(library.current_dir(), config, store)
+        rows = training_rows(config, ADAPTER.parent / "splits" / f"{QUESTIONS.stem}.train.jsonl")
+        started = time.perf_counter()
+        data = with_negatives(searcher, rows, SETTINGS["negatives_from"])
+        logger.info("%d questions, negatives found in %.0f s", len(data), time.perf_counter() - started)
+        texts = article_texts(searcher, data)
+    out.write_text(json.dumps({"data": data, "texts": texts}, ensure_ascii=False), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -149,19 +189,22 @@ def main(argv: list[str] | None = None) -> None:
         help="data folder of the default install, ingested with the model as shipped",
     )
     parser.add_argument("--out", type=Path, default=TUNED_WEIGHTS)
+    parser.add_argument("--mine-to", type=Path, help=argparse.SUPPRESS)  # the child process's part
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    shipped = {"POLICYBOT_EMBEDDINGS__TUNED_WEIGHTS": "off", "POLICYBOT_DATA_DIR": str(args.data.resolve())}
-    config = load_config(environ=dict(os.environ) | shipped)
-    library = Library(args.data.resolve())
-    with library.open_store() as store:
-        searcher = Searcher.load(library.current_dir(), config, store)
-        rows = training_rows(config, ADAPTER.parent / "splits" / f"{QUESTIONS.stem}.train.jsonl")
-        started = time.perf_counter()
-        data = with_negatives(searcher, rows, SETTINGS["negatives_from"])
-        logger.info("%d questions, negatives found in %.0f s", len(data), time.perf_counter() - started)
-        base, tuned = tune(searcher, resolve_model(config.embeddings.model), data)
-    shift = difference(config.embeddings.model, base, tuned, negligible=NEGLIGIBLE)
+    if args.mine_to is not None:
+        mine(args.data.resolve(), args.mine_to)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        mined = Path(folder) / "mined.json"
+        command = [sys.executable, "-m", "embeddings.tuned_encoder", "--data", str(args.data), "--mine-to", str(mined)]
+        subprocess.run(command, check=True, cwd=PROJECT_DIR)
+        found = json.loads(mined.read_text(encoding="utf-8"))
+    data = [(question, gold, negatives) for question, gold, negatives in found["data"]]
+    texts = {int(index): text for index, text in found["texts"].items()}
+    model = load_config().embeddings.model
+    base, tuned = tune(resolve_model(model), data, texts)
+    shift = difference(model, base, tuned, negligible=NEGLIGIBLE)
     shift.info = {"questions": len(data), "tuned": date.today().isoformat(), **SETTINGS}
     shift.save(args.out)
     print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB); now `make train` refits what depends on it")

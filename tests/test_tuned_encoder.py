@@ -12,7 +12,7 @@ import pytest
 
 from embeddings.encoder import Encoder, ModelNotFoundError, encoder_name, get_encoder, resolve_model
 from embeddings.index_folder import mismatch, read_meta
-from embeddings.tuned_encoder import tune, with_negatives
+from embeddings.tuned_encoder import article_texts, tune, with_negatives
 from embeddings.units import query_text
 from embeddings.weight_shift import WeightShift, difference
 from policy_corpus.config import load_config
@@ -92,7 +92,9 @@ def test_tuning_brings_questions_closer_to_the_articles_that_answer_them(searche
     data = with_negatives(searcher, [row for row in rows if row["gold"]][:24], among=4)
     assert len(data) == 24 and all(negatives for _, _, negatives in data)
     path = resolve_model("m3e-small")
-    base, tuned = tune(searcher, path, data, epochs=3, learning_rate=1e-4, batch_size=8, article_tokens=128)
+    base, tuned = tune(
+        path, data, article_texts(searcher, data), epochs=3, learning_rate=1e-4, batch_size=8, article_tokens=128
+    )
     difference("m3e-small", base, tuned, negligible=1e-4).save(tmp_path / "tuned.npz")
     folder = WeightShift.load(tmp_path / "tuned.npz").folder(path, tmp_path / "models", "tuned")
     texts = [searcher.titles[key[0]] + searcher.article(index).text for index, key in enumerate(searcher.article_keys)]
