@@ -197,7 +197,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         mined = Path(folder) / "mined.json"
-        command = [sys.executable, "-m", "embeddings.tuned_encoder", "--data", str(args.data), "--mine-to", str(mined)]
+        command = [
+            sys.executable,
+            "-m",
+            "embeddings.tuned_encoder",
+            "--data",
+            str(args.data.resolve()),
+            "--mine-to",
+            str(mined),
+        ]
         subprocess.run(command, check=True, cwd=PROJECT_DIR)
         found = json.loads(mined.read_text(encoding="utf-8"))
     data = [(question, gold, negatives) for question, gold, negatives in found["data"]]
