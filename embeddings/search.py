@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,20 +277,21 @@ class Searcher:
 
     def _penalties(self, scored: Scored) -> np.ndarray:
         """Per candidate of `scored`, whether it is among the first ones and in a chapter of sanctions (法律责任, 罚则)."""
-        head = scored.articles[:SANCTION_CANDIDATES].tolist()
-        penalty = np.zeros(len(scored.articles), dtype=bool)
-        penalty[: len(head)] = [bool(PENALTY_CHAPTER.search(self._article(int(a)).chapter)) for a in head]
-        return penalty
+        return self._first_in_chapter(scored, lambda chapter: bool(PENALTY_CHAPTER.search(chapter)))
 
     def _in_chapter_named(self, scored: Scored, question: str) -> np.ndarray:
         """Per candidate of `scored`, whether it is among the first ones and in a chapter or section whose title the
         question holds."""
+        return self._first_in_chapter(
+            scored, lambda chapter: any(title in question for title in CHAPTER_TITLE.findall(chapter))
+        )
+
+    def _first_in_chapter(self, scored: Scored, holds: Callable[[str], bool]) -> np.ndarray:
+        """Per candidate of `scored`, whether it is among the first SANCTION_CANDIDATES and its chapter `holds`."""
         head = scored.articles[:SANCTION_CANDIDATES].tolist()
-        named = np.zeros(len(scored.articles), dtype=bool)
-        named[: len(head)] = [
-            any(title in question for title in CHAPTER_TITLE.findall(self._article(int(a)).chapter)) for a in head
-        ]
-        return named
+        flags = np.zeros(len(scored.articles), dtype=bool)
+        flags[: len(head)] = [holds(self._article(int(a)).chapter) for a in head]
+        return flags
 
     def _in_document(self, scored: Scored, document: str | None) -> np.ndarray:
         """Per candidate of `scored`, whether it is an article of `document`."""
