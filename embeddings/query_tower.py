@@ -23,7 +23,7 @@ from policy_corpus.config import EmbeddingSettings
 
 from .adapter import gold_loss
 from .encoder import Encoder, default_cache_dir, resolve_model
-from .weight_shift import WeightShift, difference
+from .weight_shift import WeightShift, difference, mean_pooled
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +69,7 @@ def fit_tower(
         total = 0.0
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            tokens = tokenizer(
-                [questions[i] for i in batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-            )
-            hidden = encoder(**tokens).last_hidden_state
-            mask = tokens["attention_mask"].unsqueeze(-1).float()
-            vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1)
+            vectors = mean_pooled(encoder, tokenizer, [questions[i] for i in batch], max_length)
             loss = gold_loss(vectors @ corpus.T / temperature, [gold_units[i] for i in batch])
             optimiser.zero_grad()
             loss.backward()

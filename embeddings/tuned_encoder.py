@@ -38,7 +38,7 @@ from policy_corpus.config import PROJECT_DIR, Config, load_config
 from .encoder import resolve_model
 from .examples import read_examples
 from .units import article_units, query_text
-from .weight_shift import difference
+from .weight_shift import difference, mean_pooled
 
 if TYPE_CHECKING:
     from .search import Searcher
@@ -123,12 +123,6 @@ def tune(
     warm = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda i: min(1, (i + 1) / warm) * max(0.0, 1 - i / steps))
 
-    def encode(texts: list[str], tokens: int):
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=tokens, return_tensors="pt")
-        hidden = model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-
     order: list[int] = []
     while len(order) < steps * size:
         shuffled = list(range(len(data)))
@@ -142,8 +136,8 @@ def tune(
         negatives = [random.choice(n) if n else random.choice(list(texts)) for _, _, n in batch]
         articles = positives + negatives
         logits = (
-            encode([question for question, _, _ in batch], settings["question_tokens"])
-            @ encode([texts[i] for i in articles], settings["article_tokens"]).T
+            mean_pooled(model, tokenizer, [question for question, _, _ in batch], settings["question_tokens"])
+            @ mean_pooled(model, tokenizer, [texts[i] for i in articles], settings["article_tokens"]).T
             / settings["temperature"]
         )
         for row, (_, gold, _) in enumerate(batch):  # another question's article that answers this one is no negative

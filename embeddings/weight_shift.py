@@ -83,6 +83,17 @@ class WeightShift:
         return target
 
 
+def mean_pooled(model, tokenizer, texts: list[str], max_length: int):
+    """The normalised mean of a transformers model's last hidden states over each text's tokens (as
+    sentence-transformers pools m3e-small), with gradients: for tuning the model."""
+    import torch
+
+    tokens = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    hidden = model(**tokens).last_hidden_state
+    mask = tokens["attention_mask"].unsqueeze(-1).float()
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+
+
 def difference(model: str, base: dict, tuned: dict, negligible: float = 0.0) -> WeightShift:
     """The weights that changed from a base to a tuned state dict, as differences. Rows of a matrix that moved by at
     most `negligible` are kept as they were: tuning all weights moves the word vectors of the few thousand
